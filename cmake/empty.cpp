@@ -1,0 +1,1 @@
+// An empty translation unit: a module with no sources yet still builds (KOFU_DEV_PARTIAL).

@@ -1,0 +1,111 @@
+#pragma once
+
+// The cryptographic primitives kofu uses, all through OpenSSL 3: AES-256-GCM for every personal value
+// at rest, HMAC-SHA-256 for resident codes in keys and for the audit chain, SHA-256 for digests.
+// Keys and plaintexts live in types that wipe themselves (OPENSSL_cleanse) when they go away.
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace kofu::storage {
+
+/// Bytes that hold a secret or personal data: wiped when destroyed or cleared.
+class secure_bytes {
+public:
+  secure_bytes() = default;
+  explicit secure_bytes(size_t n) : data_(n) {
+    // nop
+  }
+  secure_bytes(const uint8_t* p, size_t n) : data_(p, p + n) {
+    // nop
+  }
+  secure_bytes(const secure_bytes&) = default;
+  secure_bytes& operator=(const secure_bytes& other);
+  secure_bytes(secure_bytes&& other) noexcept : data_(std::move(other.data_)) {
+    other.data_.clear();
+  }
+  secure_bytes& operator=(secure_bytes&& other) noexcept;
+  ~secure_bytes();
+
+  /// Wipes and empties.
+  void clear();
+
+  uint8_t* data() { return data_.data(); }
+  const uint8_t* data() const { return data_.data(); }
+  size_t size() const { return data_.size(); }
+  bool empty() const { return data_.empty(); }
+  void resize(size_t n);
+  std::string_view view() const {
+    return {reinterpret_cast<const char*>(data_.data()), data_.size()};
+  }
+  std::vector<uint8_t>& raw() { return data_; }
+
+  friend bool operator==(const secure_bytes& a, const secure_bytes& b) { return a.data_ == b.data_; }
+
+private:
+  std::vector<uint8_t> data_;
+};
+
+/// Wipes a buffer that held personal data.
+void wipe(void* p, size_t n);
+void wipe(std::string& s);
+void wipe(std::vector<uint8_t>& v);
+
+inline constexpr size_t key_bytes = 32;
+inline constexpr size_t gcm_nonce_bytes = 12;
+inline constexpr size_t gcm_tag_bytes = 16;
+/// What AES-GCM sealing adds to a plaintext: nonce and tag.
+inline constexpr size_t seal_overhead_bytes = gcm_nonce_bytes + gcm_tag_bytes;
+
+/// A 256-bit key; wiped on destruction.
+class key256 {
+public:
+  key256() = default;
+  explicit key256(const uint8_t* p);
+  key256(const key256& other) = default;
+  key256& operator=(const key256& other) = default;
+  ~key256();
+
+  const uint8_t* data() const { return bytes_.data(); }
+  uint8_t* data() { return bytes_.data(); }
+  static constexpr size_t size() { return key_bytes; }
+
+  /// A fresh random key.
+  static key256 random();
+
+private:
+  std::array<uint8_t, key_bytes> bytes_{};
+};
+
+using digest256 = std::array<uint8_t, 32>;
+
+/// Random bytes from OpenSSL's DRBG; throws when it fails.
+void random_fill(uint8_t* p, size_t n);
+
+/// AES-256-GCM: returns nonce || ciphertext || tag. `aad` binds the ciphertext to its context (the
+/// storage key), so that a value moved to another key no longer opens.
+std::string seal(const key256& key, std::string_view aad, std::string_view plaintext);
+
+/// Opens what seal() made; nullopt when the key, the context or the bytes do not match.
+std::optional<secure_bytes> open(const key256& key, std::string_view aad, std::string_view sealed);
+
+digest256 hmac_sha256(const key256& key, std::string_view data);
+digest256 sha256(std::string_view data);
+
+/// A key derived from `parent` for one purpose (HMAC-SHA-256 of the label): the resident-code
+/// hashing key, the audit chain key and the key-wrapping key all come from the master key this way.
+key256 derive_key(const key256& parent, std::string_view label);
+
+std::string to_hex(const uint8_t* p, size_t n);
+inline std::string to_hex(const digest256& d) {
+  return to_hex(d.data(), d.size());
+}
+/// Lowercase or uppercase hex to bytes; nullopt on a bad digit or odd length.
+std::optional<std::vector<uint8_t>> from_hex(std::string_view hex);
+std::string to_base64(const uint8_t* p, size_t n);
+
+} // namespace kofu::storage

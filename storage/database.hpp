@@ -1,0 +1,155 @@
+#pragma once
+
+// The one class that owns kofu's RocksDB database and its column families. Everything above it
+// speaks in records, snapshots and batches; no RocksDB header leaves storage/.
+//
+// Data sets (the residents; each fiscal year's tax records) live in generations: a full feed is
+// staged into a new generation under a new data key and made visible by one synced write of the
+// generation pointer, so a reader sees the old set or the new set, never a mix, and a crash leaves
+// one of them. Old generations are destroyed key first (crypto-erase), then their range is deleted
+// and compacted away.
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "messages/records.hpp"
+#include "storage/crypto.hpp"
+#include "storage/keys.hpp"
+
+namespace kofu::storage {
+
+class database;
+
+/// Storage failed (I/O error, corruption); the message names the operation and RocksDB's status.
+class storage_error : public std::runtime_error {
+public:
+  using std::runtime_error::runtime_error;
+};
+
+/// The data at one instant: every read through one snapshot sees the same state.
+class snapshot {
+public:
+  ~snapshot();
+  snapshot(const snapshot&) = delete;
+  snapshot& operator=(const snapshot&) = delete;
+
+private:
+  friend class database;
+  snapshot(const database* db, const void* snap) : db_(db), snap_(snap) {
+    // nop
+  }
+  const database* db_;
+  const void* snap_;
+};
+
+/// Writes across column families that land together or not at all.
+class write_batch {
+public:
+  explicit write_batch(const database& db);
+  ~write_batch();
+  write_batch(write_batch&&) noexcept;
+  void put(column c, std::string_view key, std::string_view value);
+  void del(column c, std::string_view key);
+  size_t count() const;
+
+private:
+  friend class database;
+  struct impl;
+  std::unique_ptr<impl> impl_;
+  const database* db_ = nullptr;
+};
+
+enum class dataset : uint8_t { residents, tax };
+
+/// One feed being staged: records go in, nothing is visible until commit().
+class feed_stage {
+public:
+  virtual ~feed_stage() = default;
+  virtual void put(const resident_record& r) = 0;
+  virtual void put(const tax_record& r) = 0;
+  virtual void remove(std::string_view resident_code) = 0;
+  /// Makes the whole feed visible at one instant; records its sequence.
+  virtual void commit() = 0;
+  /// Drops everything staged (also done by the destructor when not committed).
+  virtual void abort() = 0;
+  virtual uint64_t records_staged() const = 0;
+};
+
+struct rollover_result {
+  int32_t fiscal_year = 0;
+  std::vector<int32_t> open_years;
+  std::map<int32_t, uint64_t> destroyed; // fiscal year -> records destroyed
+};
+
+class database {
+public:
+  /// Opens or creates the database in `dir`, then sweeps what a crash may have left (staged
+  /// generations, retired generations not yet destroyed). Throws storage_error.
+  static std::unique_ptr<database> open(const std::string& dir, const key256& master);
+  ~database();
+
+  /// The keyed hash under which a resident code is stored.
+  digest256 code_mac(std::string_view resident_code) const;
+
+  std::unique_ptr<snapshot> take_snapshot() const;
+
+  std::optional<resident_record> resident(const snapshot& s, std::string_view code) const;
+  std::optional<tax_record> tax(const snapshot& s, int32_t fiscal_year,
+                                std::string_view code) const;
+  /// The year opened for issuance by the last rollover.
+  std::optional<int32_t> open_fiscal_year(const snapshot* s = nullptr) const;
+  /// Fiscal years whose tax data is loaded, ascending.
+  std::vector<int32_t> loaded_tax_years(const snapshot* s = nullptr) const;
+  /// The last applied sequence of a data set (0: none yet).
+  uint64_t last_sequence(dataset d, std::optional<int32_t> fiscal_year) const;
+  uint64_t record_count(dataset d, std::optional<int32_t> fiscal_year) const;
+
+  /// Starts staging a feed. `full`: a new generation replaces the set; else changes apply to the
+  /// current generation at commit. Throws storage_error when the sequence is not above the last.
+  std::unique_ptr<feed_stage> begin_feed(dataset d, std::optional<int32_t> fiscal_year, bool full,
+                                         uint64_t sequence);
+
+  /// Opens `fiscal_year` for issuance and destroys tax years older than the `keep_years` newest
+  /// open ones (data key first, then records, then compaction).
+  rollover_result rollover(int32_t fiscal_year, uint32_t keep_years);
+
+  /// Manual issuance holds (PUT /admin/v1/holds/{code}); the reason is stored sealed.
+  void set_hold(std::string_view code, std::string_view reason);
+  bool lift_hold(std::string_view code);
+  bool has_hold(const snapshot& s, std::string_view code) const;
+
+  // Generic access for the ledger, audit, sessions, feeds and meta families.
+  std::optional<std::string> get(column c, std::string_view key, const snapshot* s = nullptr) const;
+  void write(write_batch& b, bool sync);
+  void put(column c, std::string_view key, std::string_view value, bool sync);
+  void del(column c, std::string_view key, bool sync);
+  /// Visits keys in [from, to) in order (to empty: to the end) until `visit` returns false.
+  void scan(column c, std::string_view from, std::string_view to,
+            const std::function<bool(std::string_view key, std::string_view value)>& visit,
+            const snapshot* s = nullptr) const;
+  /// Deletes [from, to) and compacts it so that no file holds it any longer.
+  void destroy_range(column c, std::string_view from, std::string_view to);
+
+  /// Approximate bytes on disk per column family.
+  std::map<std::string, uint64_t> sizes() const;
+
+  /// A key derived from the master key for one purpose (audit chain, holds).
+  key256 derived_key(std::string_view label) const;
+
+  const std::string& dir() const;
+
+  struct impl;
+
+private:
+  explicit database(std::unique_ptr<impl> p);
+  friend class snapshot;
+  friend class write_batch;
+  std::unique_ptr<impl> impl_;
+};
+
+} // namespace kofu::storage

@@ -1,0 +1,219 @@
+#include <catch2/catch.hpp>
+
+#include <fstream>
+#include <sys/stat.h>
+
+#include "storage/database.hpp"
+#include "storage/master_key.hpp"
+#include "test_util.hpp"
+
+using namespace kofu;
+using namespace kofu::storage;
+
+namespace {
+
+const std::string code_a = "12345678901";
+const std::string code_b = "10987654321";
+
+std::unique_ptr<database> open_db(const test::temp_dir& dir, const key256& master) {
+  return database::open(dir.str() + "/db", master);
+}
+
+/// Every byte of every file under `root` (SST, WAL, MANIFEST, logs) searched for `needle`.
+bool any_file_contains(const std::filesystem::path& root, const std::string& needle) {
+  for (auto& entry : std::filesystem::recursive_directory_iterator(root)) {
+    if (!entry.is_regular_file())
+      continue;
+    std::ifstream in(entry.path(), std::ios::binary);
+    std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    if (bytes.find(needle) != std::string::npos)
+      return true;
+  }
+  return false;
+}
+
+} // namespace
+
+TEST_CASE("a full feed becomes visible at commit, all at once") {
+  test::temp_dir dir;
+  auto master = key256::random();
+  auto db = open_db(dir, master);
+  auto stage = db->begin_feed(dataset::residents, std::nullopt, true, 1);
+  stage->put(test::sample_resident(code_a, "見本　太郎"));
+  auto before = db->take_snapshot();
+  stage->put(test::sample_resident(code_b, "見本　花子"));
+  CHECK_FALSE(db->resident(*before, code_a).has_value());
+  stage->commit();
+  CHECK_FALSE(db->resident(*before, code_a).has_value());
+  auto after = db->take_snapshot();
+  REQUIRE(db->resident(*after, code_a).has_value());
+  CHECK(db->resident(*after, code_a)->name == "見本　太郎");
+  CHECK(db->resident(*after, code_b)->name == "見本　花子");
+  CHECK(db->last_sequence(dataset::residents, std::nullopt) == 1);
+  CHECK(db->record_count(dataset::residents, std::nullopt) == 2);
+}
+
+TEST_CASE("a second full feed replaces the set; a delta changes it") {
+  test::temp_dir dir;
+  auto db = open_db(dir, key256::random());
+  {
+    auto s = db->begin_feed(dataset::residents, std::nullopt, true, 1);
+    s->put(test::sample_resident(code_a, "甲"));
+    s->put(test::sample_resident(code_b, "乙"));
+    s->commit();
+  }
+  {
+    auto s = db->begin_feed(dataset::residents, std::nullopt, true, 2);
+    s->put(test::sample_resident(code_a, "丙"));
+    s->commit();
+  }
+  auto snap = db->take_snapshot();
+  CHECK(db->resident(*snap, code_a)->name == "丙");
+  CHECK_FALSE(db->resident(*snap, code_b).has_value());
+  {
+    auto s = db->begin_feed(dataset::residents, std::nullopt, false, 3);
+    s->put(test::sample_resident(code_b, "丁"));
+    s->remove(code_a);
+    s->commit();
+  }
+  auto snap2 = db->take_snapshot();
+  CHECK_FALSE(db->resident(*snap2, code_a).has_value());
+  CHECK(db->resident(*snap2, code_b)->name == "丁");
+  CHECK(db->record_count(dataset::residents, std::nullopt) == 1);
+}
+
+TEST_CASE("a stale sequence is refused and changes nothing") {
+  test::temp_dir dir;
+  auto db = open_db(dir, key256::random());
+  auto s = db->begin_feed(dataset::tax, 2025, true, 5);
+  s->put(test::sample_tax(code_a, 2025, 100));
+  s->commit();
+  CHECK_THROWS_AS(db->begin_feed(dataset::tax, 2025, true, 5), storage_error);
+  CHECK_THROWS_AS(db->begin_feed(dataset::tax, 2025, false, 4), storage_error);
+  // Sequences are per fiscal year.
+  CHECK_NOTHROW(db->begin_feed(dataset::tax, 2026, true, 1));
+}
+
+TEST_CASE("an aborted feed leaves the data as it was") {
+  test::temp_dir dir;
+  auto db = open_db(dir, key256::random());
+  {
+    auto s = db->begin_feed(dataset::residents, std::nullopt, true, 1);
+    s->put(test::sample_resident(code_a, "甲"));
+    s->commit();
+  }
+  {
+    auto s = db->begin_feed(dataset::residents, std::nullopt, true, 2);
+    s->put(test::sample_resident(code_b, "乙"));
+    s->abort();
+  }
+  auto snap = db->take_snapshot();
+  CHECK(db->resident(*snap, code_a)->name == "甲");
+  CHECK_FALSE(db->resident(*snap, code_b).has_value());
+  CHECK(db->last_sequence(dataset::residents, std::nullopt) == 1);
+}
+
+TEST_CASE("a crash in the middle of a feed leaves the old data, and the stage is swept") {
+  test::temp_dir dir;
+  auto master = key256::random();
+  {
+    auto db = open_db(dir, master);
+    auto s = db->begin_feed(dataset::residents, std::nullopt, true, 1);
+    s->put(test::sample_resident(code_a, "甲"));
+    s->commit();
+    auto crashed = db->begin_feed(dataset::residents, std::nullopt, true, 2);
+    crashed->put(test::sample_resident(code_b, "乙"));
+    (void) crashed.release(); // never committed nor aborted: the process "died" here
+  }
+  auto db = open_db(dir, master);
+  auto snap = db->take_snapshot();
+  CHECK(db->resident(*snap, code_a)->name == "甲");
+  CHECK_FALSE(db->resident(*snap, code_b).has_value());
+  CHECK_FALSE(db->get(column::meta, keys::data_key_residents(2)).has_value());
+  // The same feed can simply be delivered again.
+  auto again = db->begin_feed(dataset::residents, std::nullopt, true, 2);
+  again->put(test::sample_resident(code_b, "乙"));
+  again->commit();
+  auto snap2 = db->take_snapshot();
+  CHECK(db->resident(*snap2, code_b)->name == "乙");
+}
+
+TEST_CASE("rollover opens a year and destroys the years beyond retention") {
+  test::temp_dir dir;
+  auto master = key256::random();
+  auto db = open_db(dir, master);
+  for (int32_t year : {2024, 2025}) {
+    auto s = db->begin_feed(dataset::tax, year, true, 1);
+    s->put(test::sample_tax(code_a, year, 1000 + year));
+    s->put(test::sample_tax(code_b, year, 2000 + year));
+    s->commit();
+  }
+  auto result = db->rollover(2025, 1);
+  CHECK(result.open_years == std::vector<int32_t>{2025});
+  REQUIRE(result.destroyed.count(2024) == 1);
+  CHECK(result.destroyed[2024] == 2);
+  auto snap = db->take_snapshot();
+  CHECK(db->open_fiscal_year(snap.get()) == 2025);
+  CHECK_FALSE(db->tax(*snap, 2024, code_a).has_value());
+  CHECK(db->tax(*snap, 2025, code_a)->amount(tax_amount::salary_revenue) == 3025);
+  CHECK_FALSE(db->get(column::meta, keys::data_key_tax(2024, 1)).has_value());
+  uint64_t left = 0;
+  db->scan(column::tax, keys::tax_year_prefix(2024), keys::prefix_end(keys::tax_year_prefix(2024)),
+           [&](std::string_view, std::string_view) {
+             ++left;
+             return true;
+           });
+  CHECK(left == 0);
+}
+
+TEST_CASE("no plaintext personal data reaches any file of the database") {
+  test::temp_dir dir;
+  auto master = key256::random();
+  const std::string name = "残存確認　太郎";
+  const std::string address = "大阪府吹田市残存町九丁目9番9号";
+  {
+    auto db = open_db(dir, master);
+    auto r = test::sample_resident(code_a, name);
+    r.address = address;
+    auto s = db->begin_feed(dataset::residents, std::nullopt, true, 1);
+    s->put(r);
+    s->commit();
+    auto d = db->begin_feed(dataset::residents, std::nullopt, false, 2);
+    d->put(r);
+    d->commit();
+    db->set_hold(code_a, "手動停止の理由");
+  }
+  CHECK_FALSE(any_file_contains(dir.path(), name));
+  CHECK_FALSE(any_file_contains(dir.path(), address));
+  CHECK_FALSE(any_file_contains(dir.path(), code_a));
+  CHECK_FALSE(any_file_contains(dir.path(), "手動停止"));
+}
+
+TEST_CASE("manual holds are set, seen and lifted") {
+  test::temp_dir dir;
+  auto db = open_db(dir, key256::random());
+  db->set_hold(code_a, "reason");
+  CHECK(db->has_hold(*db->take_snapshot(), code_a));
+  CHECK(db->lift_hold(code_a));
+  CHECK_FALSE(db->lift_hold(code_a));
+  CHECK_FALSE(db->has_hold(*db->take_snapshot(), code_a));
+}
+
+TEST_CASE("the master key file is checked") {
+  test::temp_dir dir;
+  auto path = dir.str() + "/master.key";
+  {
+    std::ofstream out(path);
+    out << std::string(64, 'a') << "\n";
+  }
+  ::chmod(path.c_str(), 0644);
+  CHECK_THROWS_WITH(load_master_key(path, true), Catch::Contains("mode 0600"));
+  ::chmod(path.c_str(), 0600);
+  CHECK_NOTHROW(load_master_key(path, true));
+  {
+    std::ofstream out(path);
+    out << "abc\n";
+  }
+  CHECK_THROWS_WITH(load_master_key(path, true), Catch::Contains("64 hex digits"));
+  CHECK_THROWS_WITH(load_master_key(dir.str() + "/none", true), Catch::Contains("cannot be opened"));
+}
