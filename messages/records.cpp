@@ -2,6 +2,8 @@
 
 #include <charconv>
 
+#include "messages/secure_bytes.hpp"
+
 namespace kofu {
 
 namespace {
@@ -150,6 +152,20 @@ std::string_view column_name(tax_amount x) {
 
 std::string_view column_name(tax_count x) {
   return count_names[static_cast<size_t>(x)];
+}
+
+void wipe(resident_record& r) {
+  for (auto* s : {&r.resident_code, &r.name, &r.name_kana, &r.address})
+    wipe(*s);
+  r.birth_date = {};
+  r.status_date.reset();
+}
+
+void wipe(tax_record& r) {
+  wipe(r.resident_code);
+  wipe(r.address_jan1);
+  r.amounts_yen.fill(0);
+  r.counts.fill(0);
 }
 
 } // namespace kofu

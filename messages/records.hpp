@@ -146,4 +146,8 @@ inline constexpr std::array<tax_amount, 5> tax_amounts = {
   tax_amount::pref_per_capita,  tax_amount::forest_env_tax,
 };
 
+/// Overwrites the personal data a record holds before it goes away (session end).
+void wipe(resident_record& r);
+void wipe(tax_record& r);
+
 } // namespace kofu

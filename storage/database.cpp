@@ -590,6 +590,16 @@ rollover_result database::rollover(int32_t fiscal_year, uint32_t keep_years) {
   return result;
 }
 
+void database::remove_tax_records(const std::vector<std::string>& resident_codes) {
+  write_batch b(*this);
+  for (auto year : loaded_tax_years()) {
+    auto gen = impl_->generation(keys::generation_tax(year), nullptr);
+    for (auto& code : resident_codes)
+      b.del(column::tax, keys::tax(year, gen, code_mac(code)));
+  }
+  write(b, true);
+}
+
 void database::set_hold(std::string_view code, std::string_view reason) {
   auto key = keys::hold(code_mac(code));
   impl_->put_sync(column::holds, key, seal(impl_->holds_key, key, reason));

@@ -118,6 +118,9 @@ public:
   /// open ones (data key first, then records, then compaction).
   rollover_result rollover(int32_t fiscal_year, uint32_t keep_years);
 
+  /// Deletes the tax records of these residents in every loaded year (residents who left).
+  void remove_tax_records(const std::vector<std::string>& resident_codes);
+
   /// Manual issuance holds (PUT /admin/v1/holds/{code}); the reason is stored sealed.
   void set_hold(std::string_view code, std::string_view reason);
   bool lift_hold(std::string_view code);

@@ -1,0 +1,96 @@
+#include "actors/audit_logger.hpp"
+
+#include <caf/actor_registry.hpp>
+#include <caf/actor_system.hpp>
+#include <caf/send.hpp>
+
+#include "messages/clock.hpp"
+
+namespace kofu {
+
+namespace {
+
+/// Batches written in one group, at most (bounds the size of one RocksDB write).
+constexpr size_t group_batches_max = 1'024;
+
+} // namespace
+
+audit_actor::behavior_type audit_logger(audit_actor::stateful_pointer<audit_logger_state> self,
+                                        node_context_ptr ctx) {
+  self->state.ctx = ctx;
+  self->state.chain = storage::load_audit_state(*ctx->db);
+  return {
+    [=](append_atom, audit_batch& batch) -> caf::result<uint64_t> {
+      auto promise = self->make_response_promise<uint64_t>();
+      self->state.queue.push_back({std::move(batch), promise});
+      if (!self->state.flush_pending) {
+        // Queued behind everything already in the mailbox: those appends join this group.
+        self->state.flush_pending = true;
+        self->send(self, flush_atom::value);
+      }
+      return promise;
+    },
+    [=](flush_atom) {
+      auto& st = self->state;
+      st.flush_pending = false;
+      std::vector<audit_logger_state::pending> group;
+      while (!st.queue.empty() && group.size() < group_batches_max) {
+        group.push_back(std::move(st.queue.front()));
+        st.queue.pop_front();
+      }
+      if (!st.queue.empty()) {
+        st.flush_pending = true;
+        self->send(self, flush_atom::value);
+      }
+      storage::write_batch wb(*st.ctx->db);
+      auto chain = st.chain;
+      std::vector<uint64_t> last_seqs;
+      std::vector<storage::audit_entry> all;
+      for (auto& p : group) {
+        storage::chain_entries(st.ctx->audit_key, chain, p.batch.entries, wb);
+        if (p.batch.extra)
+          p.batch.extra(wb);
+        last_seqs.push_back(chain.last_seq);
+      }
+      try {
+        st.ctx->db->write(wb, true);
+      } catch (const std::exception&) {
+        // Nothing of the group landed: every waiter gets an error and the chain stays as it was.
+        for (auto& p : group)
+          p.promise.deliver(make_error(ec::internal_error, "audit write failed"));
+        return;
+      }
+      st.chain = chain;
+      st.ctx->metrics.add("kofu_audit_entries_total", "",
+                          [&] {
+                            uint64_t n = 0;
+                            for (auto& p : group)
+                              n += p.batch.entries.size();
+                            return n;
+                          }());
+      for (size_t i = 0; i < group.size(); ++i)
+        group[i].promise.deliver(last_seqs[i]);
+    },
+  };
+}
+
+storage::audit_entry audit_event(std::string actor, std::string event, std::string outcome) {
+  storage::audit_entry e;
+  e.time = format_jst(now_ms());
+  e.actor = std::move(actor);
+  e.event = std::move(event);
+  e.outcome = std::move(outcome);
+  return e;
+}
+
+void audit_later(caf::actor_system& sys, audit_batch batch) {
+  auto a = current_audit(sys);
+  if (a)
+    caf::anon_send(a, append_atom::value, std::move(batch));
+}
+
+audit_actor current_audit(caf::actor_system& sys) {
+  return caf::actor_cast<audit_actor>(sys.registry().get(audit_name::value));
+}
+
+} // namespace kofu

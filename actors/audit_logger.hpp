@@ -1,0 +1,41 @@
+#pragma once
+
+// The audit logger: the one writer of the audit chain. It gathers what is queued in its mailbox
+// into one durable write (group commit): a burst of issuances costs one fsync, not one each.
+
+#include <deque>
+
+#include <caf/stateful_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
+#include <caf/typed_response_promise.hpp>
+
+#include "actors/catalogue.hpp"
+#include "actors/node_context.hpp"
+
+namespace kofu {
+
+struct audit_logger_state {
+  node_context_ptr ctx;
+  storage::audit_state chain;
+  bool flush_pending = false;
+  struct pending {
+    audit_batch batch;
+    caf::typed_response_promise<uint64_t> promise;
+  };
+  std::deque<pending> queue;
+  static inline const char* name = "audit_logger";
+};
+
+audit_actor::behavior_type audit_logger(audit_actor::stateful_pointer<audit_logger_state> self,
+                                        node_context_ptr ctx);
+
+/// An entry stamped with the current time.
+storage::audit_entry audit_event(std::string actor, std::string event, std::string outcome);
+
+/// Appends without waiting for durability (refusals, operator actions answered before the sync).
+void audit_later(caf::actor_system& sys, audit_batch batch);
+
+/// The audit actor registered now (after a restart: the new one); invalid while none runs.
+audit_actor current_audit(caf::actor_system& sys);
+
+} // namespace kofu

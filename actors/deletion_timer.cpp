@@ -1,0 +1,43 @@
+#include "actors/deletion_timer.hpp"
+
+#include "actors/audit_logger.hpp"
+#include "messages/clock.hpp"
+#include "storage/audit_chain.hpp"
+
+namespace kofu {
+
+namespace {
+
+constexpr auto tick_interval = std::chrono::seconds(60);
+constexpr int64_t day_ms = 86'400'000;
+
+} // namespace
+
+timer_actor::behavior_type deletion_timer(timer_actor::stateful_pointer<deletion_timer_state> self,
+                                          node_context_ptr ctx) {
+  self->state.ctx = ctx;
+  self->send(self, tick_atom::value);
+  return {
+    [=](tick_atom) {
+      auto& st = self->state;
+      if (st.running)
+        return; // a tick is being handled: never two at once
+      st.running = true;
+      auto cutoff = format_jst(st.ctx->clock() - int64_t{st.ctx->cfg.retention.audit_days} * day_ms);
+      try {
+        auto removed = storage::cut_audit_head(*st.ctx->db, cutoff);
+        if (removed > 0) {
+          auto e = audit_event("system", "audit_retention", "ok");
+          e.detail = std::to_string(removed) + " entries older than " + cutoff + " removed";
+          audit_later(self->system(), audit_batch{{std::move(e)}, {}});
+        }
+      } catch (const std::exception&) {
+        // Tried again at the next tick.
+      }
+      st.running = false;
+      self->delayed_send(self, tick_interval, tick_atom::value);
+    },
+  };
+}
+
+} // namespace kofu

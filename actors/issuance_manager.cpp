@@ -1,0 +1,139 @@
+#include "actors/issuance_manager.hpp"
+
+#include <caf/actor_system.hpp>
+#include <caf/send.hpp>
+
+#include "actors/audit_logger.hpp"
+#include "actors/issuance_session.hpp"
+#include "messages/clock.hpp"
+#include "storage/ledger.hpp"
+
+namespace kofu {
+
+namespace {
+
+using self_ptr = issuance_actor::stateful_pointer<issuance_manager_state>;
+
+/// How long the manager waits for a running session to take a repeated request.
+constexpr auto attach_timeout = std::chrono::seconds(1);
+
+void refuse(self_ptr self, const responder_ptr& reply, ec code, const std::string& request_id,
+            int retry_after_s) {
+  auto& st = self->state;
+  st.ctx->metrics.add("kofu_issuance_requests_total",
+                      "code=\"" + std::string(problem_code(code)) + "\"");
+  reply->send(st.codec->encode_error(code, request_id, {}, retry_after_s));
+}
+
+void spawn_session(self_ptr self, issuance_request req, responder_ptr reply, bool conflict) {
+  auto& st = self->state;
+  auto fingerprint = content_fingerprint(req);
+  auto id = req.request_id;
+  auto session = self->spawn(issuance_session, st.ctx, st.codec, std::move(req), reply, conflict);
+  self->monitor(session);
+  if (!conflict) {
+    st.sessions[id] = {session, fingerprint, now_ms()};
+    st.by_addr[session.address()] = id;
+  }
+}
+
+void issue(self_ptr self, issuance_request req, responder_ptr reply) {
+  auto& st = self->state;
+  auto& ctx = *st.ctx;
+  if (ctx.service.suspended() || !ctx.in_service_hours(ctx.clock()))
+    return refuse(self, reply, ec::service_suspended, req.request_id, 0);
+  if (ctx.live_sessions.load() >= ctx.cfg.issuance.sessions_max)
+    return refuse(self, reply, ec::overloaded, req.request_id, 1);
+  auto i = st.sessions.find(req.request_id);
+  if (i == st.sessions.end())
+    return spawn_session(self, std::move(req), std::move(reply), false);
+  if (i->second.fingerprint != content_fingerprint(req))
+    return spawn_session(self, std::move(req), std::move(reply), true);
+  // The same request while the first is in flight: it waits for the first's answer.
+  auto session = i->second.session;
+  self->request(session, attach_timeout, issue_atom::value, reply)
+    .then(
+      [=](bool joined) mutable {
+        if (!joined)
+          spawn_session(self, std::move(req), std::move(reply), false);
+      },
+      [=](caf::error&) mutable { spawn_session(self, std::move(req), std::move(reply), false); });
+}
+
+void report_outcome(self_ptr self, const outcome_report& report, const responder_ptr& reply) {
+  auto& st = self->state;
+  auto& codec = *st.codec;
+  std::optional<storage::request_record> record;
+  try {
+    record = storage::find_request(*st.ctx->db, report.request_id);
+  } catch (const std::exception&) {
+    reply->send(codec.encode_error(ec::internal_error, report.request_id));
+    return;
+  }
+  if (!record) {
+    reply->send(codec.encode_error(ec::unknown_request, report.request_id));
+    return;
+  }
+  if (record->outcome == report.outcome) {
+    reply->send(codec.encode_no_content());
+    return;
+  }
+  if (record->outcome != "none") {
+    reply->send(codec.encode_error(ec::outcome_conflict, report.request_id));
+    return;
+  }
+  auto e = audit_event("center", "outcome", report.outcome);
+  e.request_id = report.request_id;
+  e.certificate_number = record->certificate_number;
+  auto db = st.ctx->db.get();
+  audit_batch batch{{std::move(e)},
+                    [db, report, rec = *record](storage::write_batch& b) {
+                      storage::add_outcome(b, *db, report.request_id, rec, report.outcome);
+                    }};
+  auto audit = current_audit(self->system());
+  if (!audit) {
+    reply->send(codec.encode_error(ec::internal_error, report.request_id));
+    return;
+  }
+  auto codec_ptr = st.codec;
+  self->request(audit, std::chrono::seconds(10), append_atom::value, std::move(batch))
+    .then([=](uint64_t) { reply->send(codec_ptr->encode_no_content()); },
+          [=](caf::error&) {
+            reply->send(codec_ptr->encode_error(ec::internal_error, report.request_id));
+          });
+}
+
+} // namespace
+
+issuance_actor::behavior_type
+issuance_manager(issuance_actor::stateful_pointer<issuance_manager_state> self,
+                 node_context_ptr ctx, std::shared_ptr<const net::center_codec> codec) {
+  self->state.ctx = std::move(ctx);
+  self->state.codec = std::move(codec);
+  self->set_down_handler([=](caf::down_msg& dm) {
+    auto& st = self->state;
+    auto i = st.by_addr.find(dm.source);
+    if (i == st.by_addr.end())
+      return;
+    auto j = st.sessions.find(i->second);
+    if (j != st.sessions.end() && j->second.session.address() == dm.source)
+      st.sessions.erase(j);
+    st.by_addr.erase(i);
+  });
+  return {
+    [=](issue_atom, issuance_request& req, responder_ptr& reply) {
+      issue(self, std::move(req), std::move(reply));
+    },
+    [=](outcome_atom, outcome_report& report, responder_ptr& reply) {
+      report_outcome(self, report, reply);
+    },
+    [=](status_atom) -> std::vector<session_info> {
+      std::vector<session_info> out;
+      for (auto& [id, s] : self->state.sessions)
+        out.push_back({"live", s.started_ms});
+      return out;
+    },
+  };
+}
+
+} // namespace kofu

@@ -1,0 +1,387 @@
+#include "actors/issuance_session.hpp"
+
+#include <caf/actor_registry.hpp>
+#include <caf/actor_system.hpp>
+#include <caf/send.hpp>
+
+#include "actors/audit_logger.hpp"
+#include "messages/clock.hpp"
+#include "storage/keys.hpp"
+
+namespace kofu {
+
+namespace {
+
+using self_ptr = session_actor::stateful_pointer<session_state>;
+
+/// The one certificate type of profile v1.
+constexpr std::string_view income_tax_type = "income_tax";
+
+/// The next id of a session's sealed record; unique within a run, and records of older runs are
+/// swept at start, so ids may start over.
+std::atomic<uint64_t> next_session_id{1};
+
+/// The longest a session waits for its durable commit (a stuck disk, not a slow one).
+constexpr int64_t commit_timeout_s = 30;
+
+int64_t remaining_ms(const session_state& st) {
+  return st.started_ms + st.ctx->cfg.issuance.deadline_ms - now_ms();
+}
+
+std::chrono::milliseconds remaining(const session_state& st) {
+  return std::chrono::milliseconds(std::max<int64_t>(1, remaining_ms(st)));
+}
+
+/// An audit entry about this request.
+storage::audit_entry entry(const session_state& st, std::string event, std::string outcome) {
+  auto e = audit_event("center", std::move(event), std::move(outcome));
+  e.request_id = st.request.request_id;
+  if (!st.request.resident_code.empty())
+    e.subject = st.ctx->subject_of(st.request.resident_code);
+  return e;
+}
+
+/// Deletes the session's record and wipes what it holds; the session then quits.
+void finish(self_ptr self) {
+  auto& st = self->state;
+  if (st.awaiting_commit) {
+    st.finish_requested = true;
+    return;
+  }
+  if (st.session_id != 0) {
+    try {
+      st.ctx->db->del(storage::column::sessions, storage::keys::id(st.session_id), false);
+    } catch (const std::exception&) {
+      // Swept at the next start.
+    }
+    st.session_id = 0;
+  }
+  wipe(st.resident);
+  wipe(st.tax);
+  self->quit();
+}
+
+/// Sends `response` to every waiter; when all are written, the session ends.
+void answer(self_ptr self, net::http_response response, const std::string& code) {
+  auto& st = self->state;
+  if (st.answered)
+    return;
+  st.answered = true;
+  st.phase = "sending";
+  st.ctx->metrics.add("kofu_issuance_requests_total", "code=\"" + code + "\"",
+                      st.waiters.size());
+  st.ctx->metrics.issuance_duration.observe(static_cast<double>(now_ms() - st.started_ms) / 1e3);
+  auto handle = caf::actor_cast<session_actor>(self);
+  st.writes_pending = 0;
+  for (size_t i = 0; i < st.waiters.size(); ++i) {
+    auto copy = i + 1 == st.waiters.size() ? std::move(response) : response;
+    ++st.writes_pending;
+    if (!st.waiters[i]->send(std::move(copy), [handle](bool ok) {
+          caf::anon_send(handle, written_atom::value, ok);
+        }))
+      --st.writes_pending;
+  }
+  wipe(response.body);
+  if (st.writes_pending == 0)
+    finish(self);
+}
+
+void fail(self_ptr self, ec code, std::string audit_outcome, std::string field = {}) {
+  auto& st = self->state;
+  if (st.answered)
+    return;
+  if (code == ec::not_issuable || code == ec::request_conflict || code == ec::year_not_available
+      || code == ec::internal_error || code == ec::unrenderable)
+    audit_later(self->system(), audit_batch{{entry(st, "refusal", std::move(audit_outcome))}, {}});
+  auto retry = code == ec::overloaded ? 1 : 0;
+  answer(self, st.codec->encode_error(code, st.request.request_id, field, retry),
+         std::string(problem_code(code)));
+}
+
+/// The issuance failed after its ledger row was written: the center gets no certificate, so the
+/// row and the request record go (a resend is processed afresh) and the audit says why.
+void undo_commit(self_ptr self, const std::string& why) {
+  auto& st = self->state;
+  auto rid = st.request.request_id;
+  auto record = st.record;
+  audit_later(self->system(),
+              audit_batch{{entry(st, "issuance_aborted", why)},
+                          [rid, record](storage::write_batch& b) {
+                            storage::add_forget(b, rid, record);
+                          }});
+  st.committed = false;
+}
+
+/// Which fiscal years are open for issuance now (admin-api.md: the year opened by the last
+/// rollover and, as far as loaded, the retention − 1 years before it).
+bool year_open(const node_context& ctx, const storage::snapshot& snap, int32_t year) {
+  auto open = ctx.db->open_fiscal_year(&snap);
+  if (!open || year > *open)
+    return false;
+  if (year <= *open - static_cast<int32_t>(ctx.cfg.retention.fiscal_years))
+    return false;
+  auto loaded = ctx.db->loaded_tax_years(&snap);
+  return std::find(loaded.begin(), loaded.end(), year) != loaded.end();
+}
+
+/// The eligibility of the resident at one instant; empty when issuable, else the precise reason
+/// (audit log only).
+std::string ineligibility(self_ptr self, const storage::snapshot& snap) {
+  auto& st = self->state;
+  auto& db = *st.ctx->db;
+  auto resident = db.resident(snap, st.request.resident_code);
+  if (!resident)
+    return "unknown_resident";
+  st.resident = std::move(*resident);
+  if (st.resident.status == resident_status::moved_out)
+    return "moved_out";
+  if (st.resident.status == resident_status::deceased)
+    return "deceased";
+  if (st.resident.hold == issuance_hold::support_measure)
+    return "hold_support_measure";
+  if (st.resident.hold == issuance_hold::other)
+    return "hold_other";
+  if (db.has_hold(snap, st.request.resident_code))
+    return "hold_manual";
+  auto tax = db.tax(snap, st.record.fiscal_year, st.request.resident_code);
+  if (!tax)
+    return "no_tax_record";
+  st.tax = std::move(*tax);
+  if (st.tax.declaration == declaration_kind::not_filed)
+    return "not_filed";
+  return {};
+}
+
+void commit_and_send(self_ptr self, rendered_pdf pdf);
+
+void render(self_ptr self) {
+  auto& st = self->state;
+  st.phase = "rendering";
+  auto pool = caf::actor_cast<render_actor>(self->system().registry().get(render_name::value));
+  if (!pool)
+    return fail(self, ec::internal_error, "render pool down");
+  render_job job{st.resident, st.tax, st.record.certificate_number, st.record.issue_date};
+  auto started = now_ms();
+  self->request(pool, remaining(st), render_atom::value, std::move(job))
+    .then(
+      [=](rendered_pdf& pdf) {
+        self->state.ctx->metrics.render_duration.observe(static_cast<double>(now_ms() - started)
+                                                         / 1e3);
+        commit_and_send(self, std::move(pdf));
+      },
+      [=](caf::error& err) {
+        auto code = error_code(err);
+        if (code == ec::overloaded)
+          return fail(self, ec::overloaded, "render queue full");
+        fail(self, ec::internal_error,
+             code == ec::unrenderable ? "unrenderable: " + to_string(err) : "render failed");
+      });
+}
+
+void commit_and_send(self_ptr self, rendered_pdf pdf) {
+  auto& st = self->state;
+  if (st.answered)
+    return;
+  st.phase = "committing";
+  auto digest = storage::sha256(pdf.bytes.view());
+  auto e = entry(st, st.redelivery ? "redelivery" : "issuance", "ok");
+  e.certificate_number = st.record.certificate_number;
+  e.pdf_sha256 = storage::to_hex(digest);
+  audit_batch batch{{std::move(e)}, {}};
+  if (!st.redelivery) {
+    storage::ledger_row row;
+    row.request_id = st.request.request_id;
+    row.certificate_number = st.record.certificate_number;
+    row.certificate_type = st.request.certificate_type;
+    row.fiscal_year = st.record.fiscal_year;
+    row.issued_at = format_jst(st.record.answered_ms);
+    row.store_code = st.request.store_code;
+    row.terminal_id = st.request.terminal_id;
+    batch.extra = [row, record = st.record](storage::write_batch& b) {
+      storage::add_issuance(b, row, record);
+    };
+  }
+  auto audit = current_audit(self->system());
+  if (!audit)
+    return fail(self, ec::internal_error, "audit down");
+  auto shared_pdf = std::make_shared<rendered_pdf>(std::move(pdf));
+  st.awaiting_commit = true;
+  // The commit is waited for even past the deadline: its outcome decides whether to undo it.
+  self->request(audit, std::chrono::seconds(commit_timeout_s), append_atom::value,
+                std::move(batch))
+    .then(
+      [=](uint64_t) {
+        auto& st = self->state;
+        st.awaiting_commit = false;
+        st.committed = !st.redelivery;
+        if (st.answered) {
+          // The deadline passed, or the connection went, while the write was under way: the
+          // center has no certificate.
+          if (st.committed)
+            undo_commit(self, "aborted during commit");
+          if (st.finish_requested || st.writes_pending == 0)
+            finish(self);
+          return;
+        }
+        net::issued_certificate cert{st.request.request_id, st.record.certificate_number,
+                                     shared_pdf->pages, std::move(shared_pdf->bytes)};
+        answer(self, st.codec->encode_certificate(std::move(cert)), "ok");
+      },
+      [=](caf::error&) {
+        auto& st = self->state;
+        st.awaiting_commit = false;
+        fail(self, ec::internal_error, "audit commit failed");
+        if (st.finish_requested || st.writes_pending == 0)
+          finish(self);
+      });
+}
+
+/// The checks of center-api.md in their order, then the render.
+void start(self_ptr self) {
+  auto& st = self->state;
+  auto& cfg = st.ctx->cfg;
+  auto& req = st.request;
+  if (req.municipality_code != cfg.node.municipality_code)
+    return fail(self, ec::wrong_municipality, "wrong municipality");
+  if (req.certificate_type != income_tax_type)
+    return fail(self, ec::unsupported_certificate_type, "unsupported type");
+  auto snap = st.ctx->db->take_snapshot();
+  auto open = st.ctx->db->open_fiscal_year(snap.get());
+  st.record.fiscal_year = req.fiscal_year != 0 ? req.fiscal_year : open.value_or(0);
+  if (!year_open(*st.ctx, *snap, st.record.fiscal_year))
+    return fail(self, ec::year_not_available, "year not open");
+  auto content_mac = storage::to_hex(
+    storage::hmac_sha256(st.ctx->content_key, content_fingerprint(req)));
+  if (st.conflict_in_flight)
+    return fail(self, ec::request_conflict, "different content in flight");
+  if (auto prior = storage::find_request(*st.ctx->db, req.request_id)) {
+    auto window_ms = int64_t{cfg.issuance.redelivery_window_s} * 1000;
+    if (prior->content_mac != content_mac || prior->outcome != "none"
+        || now_ms() - prior->answered_ms > window_ms)
+      return fail(self, ec::request_conflict, "request_id reused");
+    st.redelivery = true;
+    st.record = *prior;
+  }
+  if (auto why = ineligibility(self, *snap); !why.empty())
+    return fail(self, ec::not_issuable, why);
+  if (!st.redelivery) {
+    st.record.content_mac = content_mac;
+    st.record.answered_ms = now_ms();
+    st.record.issue_date = jst_date(st.record.answered_ms);
+    st.record.ledger_day = yyyymmdd(st.record.issue_date);
+    try {
+      st.record.certificate_number = st.ctx->certificate_numbers.next(st.record.issue_date);
+    } catch (const std::exception&) {
+      return fail(self, ec::internal_error, "certificate numbers exhausted or storage failed");
+    }
+  }
+  render(self);
+}
+
+} // namespace
+
+session_state::~session_state() {
+  wipe(resident);
+  wipe(tax);
+  if (ctx)
+    ctx->live_sessions.fetch_sub(1);
+}
+
+session_actor::behavior_type issuance_session(session_actor::stateful_pointer<session_state> self,
+                                              node_context_ptr ctx,
+                                              std::shared_ptr<const net::center_codec> codec,
+                                              issuance_request request, responder_ptr reply,
+                                              bool conflict_in_flight) {
+  auto& st = self->state;
+  st.ctx = ctx;
+  ctx->live_sessions.fetch_add(1);
+  st.codec = std::move(codec);
+  st.request = std::move(request);
+  st.waiters.push_back(reply);
+  st.conflict_in_flight = conflict_in_flight;
+  st.started_ms = now_ms();
+  st.session_key = storage::key256::random();
+  st.session_id = next_session_id.fetch_add(1);
+  try {
+    auto key = storage::keys::id(st.session_id);
+    auto sealed = storage::seal(st.session_key, key,
+                                st.request.request_id + '\x1f' + st.request.resident_code);
+    ctx->db->put(storage::column::sessions, key, sealed, false);
+  } catch (const std::exception&) {
+    st.session_id = 0;
+  }
+  auto handle = caf::actor_cast<session_actor>(self);
+  self->delayed_send(self, remaining(st), deadline_atom::value);
+  reply->on_close([handle] { caf::anon_send(handle, closed_atom::value); });
+  self->send(self, issue_atom::value);
+  return {
+    [=](issue_atom) {
+      try {
+        start(self);
+      } catch (const std::exception&) {
+        fail(self, ec::internal_error, "storage failure while checking");
+      }
+    },
+    [=](issue_atom, responder_ptr waiter) -> bool {
+      auto& st = self->state;
+      if (st.answered)
+        return false; // too late to share this answer: the manager treats it afresh
+      st.waiters.push_back(std::move(waiter));
+      return true;
+    },
+    [=](deadline_atom) {
+      auto& st = self->state;
+      if (st.answered)
+        return;
+      if (st.committed)
+        undo_commit(self, "deadline passed after commit");
+      fail(self, ec::internal_error, "deadline passed while " + st.phase);
+    },
+    [=](written_atom, bool) {
+      auto& st = self->state;
+      if (st.writes_pending > 0 && --st.writes_pending == 0)
+        finish(self);
+    },
+    [=](closed_atom) {
+      auto& st = self->state;
+      if (st.answered)
+        return;
+      // Only the original connection went away; other waiters still get their answer.
+      bool anyone = false;
+      for (auto& w : st.waiters)
+        anyone = anyone || w->is_open();
+      if (anyone)
+        return;
+      audit_later(self->system(),
+                  audit_batch{{entry(st, "issuance_aborted", "connection closed during "
+                                                               + st.phase)},
+                              {}});
+      if (st.committed)
+        undo_commit(self, "connection closed after commit");
+      st.answered = true;
+      finish(self);
+    },
+  };
+}
+
+uint64_t sweep_dead_sessions(node_context& ctx) {
+  std::vector<std::string> dead;
+  ctx.db->scan(storage::column::sessions, storage::keys::id(0), {},
+               [&](std::string_view key, std::string_view) {
+                 dead.emplace_back(key);
+                 return true;
+               });
+  if (dead.empty())
+    return 0;
+  storage::write_batch b(*ctx.db);
+  for (auto& k : dead)
+    b.del(storage::column::sessions, k);
+  std::vector<storage::audit_entry> entries{audit_event(
+    "system", "sessions_swept", std::to_string(dead.size()) + " sessions of a previous run")};
+  auto chain = storage::load_audit_state(*ctx.db);
+  storage::chain_entries(ctx.audit_key, chain, entries, b);
+  ctx.db->write(b, true);
+  return dead.size();
+}
+
+} // namespace kofu

@@ -1,0 +1,75 @@
+#include "actors/node_context.hpp"
+
+#include "certificate/certificate.hpp"
+#include "messages/clock.hpp"
+
+namespace kofu {
+
+namespace {
+
+constexpr std::string_view suspended_key = "service/suspended";
+
+bool in_closed_range(const config::closed_range& r, const civil_date& d) {
+  auto md = d.month * 100 + d.day;
+  auto from = r.from_month * 100 + r.from_day;
+  auto to = r.to_month * 100 + r.to_day;
+  return from <= to ? (md >= from && md <= to) : (md >= from || md <= to);
+}
+
+} // namespace
+
+service_control::service_control(storage::database& db) : db_(db) {
+  if (auto v = db_.get(storage::column::meta, suspended_key)) {
+    suspended_ = true;
+    reason_ = *v;
+  }
+}
+
+void service_control::suspend(const std::string& reason) {
+  std::lock_guard guard(mutex_);
+  db_.put(storage::column::meta, suspended_key, reason, true);
+  reason_ = reason;
+  suspended_ = true;
+}
+
+void service_control::resume() {
+  std::lock_guard guard(mutex_);
+  db_.del(storage::column::meta, suspended_key, true);
+  reason_.clear();
+  suspended_ = false;
+}
+
+std::string service_control::reason() const {
+  std::lock_guard guard(mutex_);
+  return reason_;
+}
+
+node_context::node_context(config::node_config config, std::unique_ptr<storage::database> database)
+  : cfg(std::move(config)),
+    db(std::move(database)),
+    audit_key(db->derived_key(storage::audit_key_label)),
+    content_key(db->derived_key("kofu/request-content/v1")),
+    certificate_numbers(*db),
+    feeds(*db),
+    service(*db),
+    started_ms(now_ms()),
+    clock(&now_ms) {
+  // nop
+}
+
+node_context::~node_context() = default;
+
+bool node_context::in_service_hours(int64_t epoch_ms) const {
+  auto d = jst_date(epoch_ms);
+  for (auto& r : cfg.service.closed_dates)
+    if (in_closed_range(r, d))
+      return false;
+  auto minute = jst_minute_of_day(epoch_ms);
+  return minute >= cfg.service.open_minute && minute < cfg.service.close_minute;
+}
+
+std::string node_context::subject_of(std::string_view resident_code) const {
+  return storage::to_hex(db->code_mac(resident_code));
+}
+
+} // namespace kofu

@@ -1,0 +1,78 @@
+#pragma once
+
+// What every actor of one node shares: the config, the database (thread-safe), the derived keys,
+// the certificate number sequence, the metrics, the feed registry and the service state. Actors get
+// a shared_ptr to it at spawn; it outlives them all.
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "actors/feed_registry.hpp"
+#include "actors/metrics.hpp"
+#include "config/config.hpp"
+#include "storage/crypto.hpp"
+#include "storage/database.hpp"
+#include "storage/audit_chain.hpp"
+#include "storage/ledger.hpp"
+
+namespace caf {
+class actor_system;
+} // namespace caf
+
+namespace kofu::certificate {
+class font_set;
+} // namespace kofu::certificate
+
+namespace kofu {
+
+/// Operator suspension (POST /admin/v1/service/suspend), kept in the meta family so that it
+/// survives a restart.
+class service_control {
+public:
+  explicit service_control(storage::database& db);
+  void suspend(const std::string& reason);
+  void resume();
+  bool suspended() const { return suspended_.load(); }
+  std::string reason() const;
+
+private:
+  storage::database& db_;
+  std::atomic<bool> suspended_{false};
+  mutable std::mutex mutex_;
+  std::string reason_;
+};
+
+struct node_context {
+  node_context(config::node_config config, std::unique_ptr<storage::database> database);
+  ~node_context();
+
+  config::node_config cfg;
+  std::unique_ptr<storage::database> db;
+  storage::key256 audit_key;
+  storage::key256 content_key; // keyed hash of a request's content (redelivery)
+  storage::certificate_sequence certificate_numbers;
+  metrics_registry metrics;
+  feed_registry feeds;
+  service_control service;
+  std::shared_ptr<const certificate::font_set> fonts;
+  int64_t started_ms = 0;
+  /// The wall clock; tests of service hours and retention move it.
+  std::function<int64_t()> clock;
+  caf::actor_system* system = nullptr;
+  std::atomic<uint32_t> live_sessions{0};
+  std::atomic<uint32_t> render_queue_depth{0};
+
+  /// Whether the center is served at `epoch_ms` (hours and closed dates in JST).
+  bool in_service_hours(int64_t epoch_ms) const;
+
+  /// The keyed hash of a resident code, hex, for the audit log.
+  std::string subject_of(std::string_view resident_code) const;
+};
+
+using node_context_ptr = std::shared_ptr<node_context>;
+
+} // namespace kofu

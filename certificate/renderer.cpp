@@ -1,0 +1,182 @@
+#include "certificate/certificate.hpp"
+
+#include <stdexcept>
+
+#include "certificate/deflater.hpp"
+#include "certificate/font_set.hpp"
+#include "certificate/page_layout.hpp"
+#include "certificate/pdf_writer.hpp"
+#include "certificate/person_font.hpp"
+#include "certificate/typesetter.hpp"
+
+namespace kofu::certificate {
+
+namespace {
+
+/// Compression of per-certificate streams (content, person fonts: a few KB). Level 1 halves the
+/// render time against level 6 for files ~40 bytes larger: the per-call set-up dominates.
+constexpr int person_deflate_level = 1;
+
+/// Bytes a certificate PDF is expected to stay under (certificate.md: under 100 KB).
+constexpr size_t pdf_bytes_expected = 100 * 1024;
+
+/// Bytes of the document ID taken from the SHA-256 of the content (PDF uses 16).
+constexpr size_t document_id_bytes = 16;
+
+const std::string& info_dictionary() {
+  // Nothing about the server, the operator or the time: only what the document is.
+  static const std::string info = "<</Title" + pdf_text_string("所得・課税証明書") + ">>";
+  return info;
+}
+
+} // namespace
+
+unrenderable_text::unrenderable_text(std::string field, std::string code_points)
+  : std::runtime_error(field + ": " + code_points),
+    field_(std::move(field)),
+    code_points_(std::move(code_points)) {
+  // nop
+}
+
+std::shared_ptr<const font_set> load_fonts(const layout_config& config) {
+  validate_layout_config(config);
+  return std::make_shared<const font_set>(config);
+}
+
+struct renderer::state : glyph_source {
+  explicit state(std::shared_ptr<const font_set> f)
+    : fonts(std::move(f)),
+      body(fonts->body(), font_slot::body),
+      fallback(fonts->fallback(), font_slot::fallback),
+      zip(person_deflate_level) {
+    out.reserve(pdf_bytes_expected);
+  }
+
+  /// The static font first, then the body font, then the fallback (IPAmj明朝).
+  placed_glyph resolve(cluster c, std::string_view field) override {
+    // U+FFFD stands for invalid UTF-8: printing a font's replacement glyph would be a wrong glyph.
+    if (c.base == replacement_character)
+      throw unrenderable_text(std::string{field}, describe(c));
+    if (c.selector == 0) {
+      if (auto g = fonts->fixed_glyph(c.base))
+        return *g;
+      if (auto g = fonts->body().nominal_glyph(c.base))
+        return body.add(c, *g);
+      if (auto g = fonts->fallback().nominal_glyph(c.base))
+        return fallback.add(c, *g);
+    } else {
+      if (auto g = fonts->body().variation_glyph(c.base, c.selector))
+        return body.add(c, *g);
+      if (auto g = fonts->fallback().variation_glyph(c.base, c.selector))
+        return fallback.add(c, *g);
+    }
+    throw unrenderable_text(std::string{field}, describe(c));
+  }
+
+  std::vector<uint8_t> render(const certificate_input& in, bool specimen);
+  void typeset_person(const certificate_input& in);
+  void write_page(pdf_writer& w, uint32_t body_first, uint32_t fallback_first);
+
+  std::shared_ptr<const font_set> fonts;
+  person_font body;
+  person_font fallback;
+  deflater zip;
+  typeset_scratch scratch;
+  std::vector<text_item> items;
+  std::string content;
+  std::string packed;
+  std::string font_scratch;
+  std::string out;
+};
+
+void renderer::state::typeset_person(const certificate_input& in) {
+  make_person_items(in, items);
+  body.clear();
+  fallback.clear();
+  content.clear();
+  pdf_writer w{content, pdf_writer::append};
+  for (const auto& item : items)
+    typeset(item, *this, scratch, w);
+}
+
+void renderer::state::write_page(pdf_writer& w, uint32_t body_first, uint32_t fallback_first) {
+  w.begin_object(object_number::page);
+  w.raw("<</Type/Page/Parent ");
+  w.reference(object_number::pages);
+  w.raw("/MediaBox[0 0 595.28 841.89]/Resources<</Font<</F0 ");
+  w.reference(object_number::fixed_font);
+  if (!body.empty()) {
+    w.raw("/F1 ");
+    w.reference(body_first);
+  }
+  if (!fallback.empty()) {
+    w.raw("/F2 ");
+    w.reference(fallback_first);
+  }
+  w.raw(">>/XObject<</Im0 ");
+  w.reference(object_number::seal);
+  w.raw(">>/ProcSet[/PDF/Text/ImageC]>>/Contents[");
+  w.reference(object_number::static_content);
+  w.raw(" ");
+  w.reference(object_number::person_content);
+  w.raw("]>>");
+  w.end_object();
+}
+
+std::vector<uint8_t> renderer::state::render(const certificate_input& in, bool specimen) {
+  typeset_person(in);
+  pdf_writer w{out};
+  w.header();
+  w.begin_object(object_number::catalog);
+  w.raw("<</Type/Catalog/Pages 2 0 R/Lang(ja-JP)>>");
+  w.end_object();
+  w.begin_object(object_number::pages);
+  w.raw("<</Type/Pages/Kids[3 0 R]/Count 1>>");
+  w.end_object();
+  const uint32_t body_first = object_number::first_person_font;
+  const uint32_t fallback_first = body_first + (body.empty() ? 0 : cid_font_objects_max);
+  write_page(w, body_first, fallback_first);
+  w.begin_object(object_number::info);
+  w.raw(info_dictionary());
+  w.end_object();
+  // The static objects are copied as serialised at start; their hash is known already.
+  const size_t static_begin = out.size();
+  w.splice(fonts->shared_objects().bytes, fonts->shared_objects().offsets);
+  w.splice(fonts->static_content(specimen).bytes, fonts->static_content(specimen).offsets);
+  const size_t static_end = out.size();
+  zip.write_stream(w, object_number::person_content, "", content, packed);
+  uint32_t objects = fallback_first;
+  if (!body.empty())
+    body.write(w, body_first, zip, font_scratch);
+  if (!fallback.empty())
+    objects += fallback.write(w, fallback_first, zip, font_scratch);
+  const auto& fixed = fonts->static_digest(specimen);
+  std::string_view all{out};
+  digest id = sha256({all.substr(0, static_begin),
+                      {reinterpret_cast<const char*>(fixed.data()), fixed.size()},
+                      all.substr(static_end)});
+  w.finish(objects, object_number::catalog, object_number::info,
+           to_hex({reinterpret_cast<const char*>(id.data()), document_id_bytes}));
+  const auto* bytes = reinterpret_cast<const uint8_t*>(out.data());
+  return std::vector<uint8_t>(bytes, bytes + out.size()); // one memmove, not a per-byte loop
+}
+
+renderer::renderer(std::shared_ptr<const font_set> fonts) {
+  if (!fonts)
+    throw std::invalid_argument("renderer: no font_set");
+  state_ = std::make_unique<state>(std::move(fonts));
+}
+
+renderer::~renderer() = default;
+renderer::renderer(renderer&&) noexcept = default;
+renderer& renderer::operator=(renderer&&) noexcept = default;
+
+std::vector<uint8_t> renderer::render(const certificate_input& in) {
+  return state_->render(in, state_->fonts->specimen());
+}
+
+std::vector<uint8_t> renderer::render_sample() {
+  return state_->render(sample_input(), true);
+}
+
+} // namespace kofu::certificate

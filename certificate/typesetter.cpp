@@ -1,0 +1,144 @@
+#include "certificate/typesetter.hpp"
+
+#include <cmath>
+#include <span>
+#include <stdexcept>
+#include <string>
+
+namespace kofu::certificate {
+
+namespace {
+
+/// Baseline-to-baseline distance of wrapped lines, in ems.
+constexpr double line_spacing_em = 1.15;
+/// How much a fitted text shrinks per try, in points.
+constexpr double fit_step_pt = 0.5;
+/// The part of an em above the baseline, to centre lines vertically.
+constexpr double ascent_em = 0.85;
+
+int64_t to_hundredths(double pt) {
+  return std::llround(pt * 100);
+}
+
+int64_t width_1000(std::span<const placed_glyph> glyphs) {
+  int64_t w = 0;
+  for (const auto& g : glyphs)
+    w += g.width_1000;
+  return w;
+}
+
+/// Greedy wrap at glyph boundaries; fills `ends` and returns false once more than `lines_max`.
+bool wrap(std::span<const placed_glyph> glyphs, double limit_1000, size_t lines_max,
+          std::vector<size_t>& ends) {
+  ends.clear();
+  double line = 0;
+  for (size_t i = 0; i < glyphs.size(); ++i) {
+    if (line > 0 && line + glyphs[i].width_1000 > limit_1000) {
+      ends.push_back(i);
+      line = 0;
+    }
+    line += glyphs[i].width_1000;
+  }
+  ends.push_back(glyphs.size());
+  return ends.size() <= lines_max;
+}
+
+void write_hex4(pdf_writer& w, uint16_t v) {
+  static constexpr char digits[] = "0123456789ABCDEF";
+  char buf[4] = {digits[v >> 12], digits[(v >> 8) & 15], digits[(v >> 4) & 15], digits[v & 15]};
+  w.raw({buf, 4});
+}
+
+void emit_line(pdf_writer& w, std::span<const placed_glyph> glyphs, double x, double y,
+               double size, const text_item& item) {
+  if (glyphs.empty())
+    return;
+  if (item.gray != 0) {
+    w.raw("q ");
+    w.hundredths(to_hundredths(item.gray));
+    w.raw(" g ");
+  }
+  w.raw("BT ");
+  if (item.angle_deg != 0) {
+    double r = item.angle_deg * 3.14159265358979323846 / 180;
+    int64_t c = to_hundredths(std::cos(r)), s = to_hundredths(std::sin(r));
+    for (int64_t v : {c, s, -s, c}) {
+      w.hundredths(v);
+      w.raw(" ");
+    }
+    w.hundredths(to_hundredths(x));
+    w.raw(" ");
+    w.hundredths(to_hundredths(y));
+    w.raw(" Tm ");
+  } else {
+    w.hundredths(to_hundredths(x));
+    w.raw(" ");
+    w.hundredths(to_hundredths(y));
+    w.raw(" Td ");
+  }
+  int slot = -1;
+  for (const auto& g : glyphs) {
+    if (static_cast<int>(g.slot) != slot) {
+      if (slot >= 0)
+        w.raw(">Tj ");
+      slot = static_cast<int>(g.slot);
+      w.raw("/F");
+      w.integer(slot);
+      w.raw(" ");
+      w.hundredths(to_hundredths(size));
+      w.raw(" Tf<");
+    }
+    write_hex4(w, g.cid);
+  }
+  w.raw(">Tj ET");
+  w.raw(item.gray != 0 ? " Q\n" : "\n");
+}
+
+void typeset_single(const text_item& item, std::span<const placed_glyph> glyphs,
+                    pdf_writer& content) {
+  double width = static_cast<double>(width_1000(glyphs)) * item.size_pt / 1000;
+  double x = item.x_pt;
+  if (item.align == text_align::right)
+    x -= width;
+  else if (item.align == text_align::center)
+    x -= width / 2;
+  emit_line(content, glyphs, x, item.y_pt, item.size_pt, item);
+}
+
+void typeset_fitted(const text_item& item, std::span<const placed_glyph> glyphs,
+                    std::vector<size_t>& ends, pdf_writer& content) {
+  for (double size = item.size_pt; size >= fit_size_min_pt; size -= fit_step_pt) {
+    auto lines_max = static_cast<size_t>(item.box_height_pt / (size * line_spacing_em));
+    if (!wrap(glyphs, item.box_width_pt * 1000 / size, std::max<size_t>(lines_max, 1), ends))
+      continue;
+    double block = static_cast<double>(ends.size()) * size * line_spacing_em;
+    double top = item.y_pt + item.box_height_pt / 2 + block / 2;
+    double y = top - size * (line_spacing_em - 1) / 2 - size * ascent_em;
+    size_t begin = 0;
+    for (size_t end : ends) {
+      emit_line(content, glyphs.subspan(begin, end - begin), item.x_pt, y, size, item);
+      y -= size * line_spacing_em;
+      begin = end;
+    }
+    return;
+  }
+  throw std::length_error(std::string{item.field} + ": too long to fit its box");
+}
+
+} // namespace
+
+void typeset(const text_item& item, glyph_source& source, typeset_scratch& scratch,
+             pdf_writer& content) {
+  decode_clusters(item.text, scratch.clusters);
+  if (scratch.clusters.size() > item_clusters_max)
+    throw std::length_error(std::string{item.field} + ": too long");
+  scratch.glyphs.clear();
+  for (const auto& c : scratch.clusters)
+    scratch.glyphs.push_back(source.resolve(c, item.field));
+  if (item.box_width_pt > 0)
+    typeset_fitted(item, scratch.glyphs, scratch.line_ends, content);
+  else
+    typeset_single(item, scratch.glyphs, content);
+}
+
+} // namespace kofu::certificate

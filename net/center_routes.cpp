@@ -1,0 +1,68 @@
+#include "net/center_routes.hpp"
+
+#include <caf/actor_registry.hpp>
+#include <caf/actor_system.hpp>
+#include <caf/send.hpp>
+
+#include "actors/catalogue.hpp"
+
+namespace kofu::net {
+
+namespace {
+
+constexpr std::string_view issuances_path = "/center/v1/issuances";
+constexpr std::string_view outcome_suffix = "/outcome";
+
+std::string_view path_of(std::string_view target) {
+  return target.substr(0, target.find('?'));
+}
+
+void send_error(responder& reply, const center_codec& codec, ec code,
+                std::string_view request_id = {}, std::string_view field = {}) {
+  auto response = codec.encode_error(code, request_id, field);
+  if (code == ec::method_not_allowed)
+    response.headers.push_back({"Allow", "POST"});
+  reply.send(std::move(response));
+}
+
+issuance_actor manager(const node_context& ctx) {
+  return caf::actor_cast<issuance_actor>(ctx.system->registry().get(issuance_name::value));
+}
+
+} // namespace
+
+http_server::handler center_handler(node_context_ptr ctx,
+                                    std::shared_ptr<const center_codec> codec) {
+  return [ctx, codec](http_request request, responder reply) {
+    auto path = path_of(request.target);
+    bool issuances = path == issuances_path;
+    std::string_view outcome_id;
+    if (!issuances && path.size() > issuances_path.size() + 1 + outcome_suffix.size()
+        && path.substr(0, issuances_path.size() + 1) == std::string(issuances_path) + "/"
+        && path.substr(path.size() - outcome_suffix.size()) == outcome_suffix)
+      outcome_id = path.substr(issuances_path.size() + 1,
+                               path.size() - issuances_path.size() - 1 - outcome_suffix.size());
+    if (!issuances && outcome_id.empty())
+      return send_error(reply, *codec, ec::not_found);
+    if (request.method != "POST")
+      return send_error(reply, *codec, ec::method_not_allowed);
+    auto target = manager(*ctx);
+    if (!target)
+      return send_error(reply, *codec, ec::overloaded);
+    if (issuances) {
+      auto decoded = codec->decode_issuance(request);
+      if (auto* err = std::get_if<codec_error>(&decoded))
+        return send_error(reply, *codec, err->code, err->request_id, err->field);
+      caf::anon_send(target, issue_atom::value, std::get<issuance_request>(std::move(decoded)),
+                     std::make_shared<responder>(std::move(reply)));
+      return;
+    }
+    auto decoded = codec->decode_outcome(request, outcome_id);
+    if (auto* err = std::get_if<codec_error>(&decoded))
+      return send_error(reply, *codec, err->code, err->request_id, err->field);
+    caf::anon_send(target, outcome_atom::value, std::get<outcome_report>(std::move(decoded)),
+                   std::make_shared<responder>(std::move(reply)));
+  };
+}
+
+} // namespace kofu::net
