@@ -17,6 +17,8 @@ using self_ptr = feed_actor::stateful_pointer<feed_ingestor_state>;
 constexpr size_t file_chunk_bytes = 1 << 20;
 /// Feeds queued at most; past it a new feed is rejected at once.
 constexpr size_t queue_max = 64;
+/// How much of an inbox file is read to find its header's sequence.
+constexpr size_t header_peek_bytes = 1024;
 
 void audit_feed(self_ptr self, const feed_job& job, bool applied) {
   auto e = audit_event(job.actor, applied ? "feed_applied" : "feed_rejected",
@@ -152,13 +154,34 @@ feed_actor::behavior_type feed_ingestor(feed_actor::stateful_pointer<feed_ingest
   };
 }
 
+namespace {
+
+/// The `sequence=` of a feed file's header line, 0 when it cannot be read: files found together
+/// are loaded in sequence order (a full feed before the delta that follows it), then by name.
+uint64_t header_sequence(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::string line(header_peek_bytes, '\0');
+  in.read(line.data(), static_cast<std::streamsize>(line.size()));
+  line.resize(static_cast<size_t>(in.gcount()));
+  line = line.substr(0, line.find('\n'));
+  auto pos = line.find(",sequence=");
+  if (pos == std::string::npos)
+    return 0;
+  return std::strtoull(line.c_str() + pos + 10, nullptr, 10);
+}
+
+} // namespace
+
 std::vector<std::string> inbox_files(const std::string& inbox_dir) {
-  std::vector<std::string> out;
+  std::vector<std::pair<uint64_t, std::string>> found;
   std::error_code ec;
   for (auto& entry : std::filesystem::directory_iterator(inbox_dir, ec))
     if (entry.is_regular_file() && entry.path().extension() == ".csv")
-      out.push_back(entry.path().filename().string());
-  std::sort(out.begin(), out.end());
+      found.emplace_back(header_sequence(entry.path()), entry.path().filename().string());
+  std::sort(found.begin(), found.end());
+  std::vector<std::string> out;
+  for (auto& [seq, name] : found)
+    out.push_back(std::move(name));
   return out;
 }
 

@@ -60,27 +60,31 @@ void issue(self_ptr self, issuance_request req, responder_ptr reply) {
       [=](caf::error&) mutable { spawn_session(self, std::move(req), std::move(reply), false); });
 }
 
+void next_outcome(self_ptr self, const std::string& request_id);
+
+/// Handles the report at the front of its request's queue; next_outcome() runs the next one.
 void report_outcome(self_ptr self, const outcome_report& report, const responder_ptr& reply) {
   auto& st = self->state;
+  auto finish = [self, id = report.request_id] { next_outcome(self, id); };
   auto& codec = *st.codec;
   std::optional<storage::request_record> record;
   try {
     record = storage::find_request(*st.ctx->db, report.request_id);
   } catch (const std::exception&) {
     reply->send(codec.encode_error(ec::internal_error, report.request_id));
-    return;
+    return finish();
   }
   if (!record) {
     reply->send(codec.encode_error(ec::unknown_request, report.request_id));
-    return;
+    return finish();
   }
   if (record->outcome == report.outcome) {
     reply->send(codec.encode_no_content());
-    return;
+    return finish();
   }
   if (record->outcome != "none") {
     reply->send(codec.encode_error(ec::outcome_conflict, report.request_id));
-    return;
+    return finish();
   }
   auto e = audit_event("center", "outcome", report.outcome);
   e.request_id = report.request_id;
@@ -93,14 +97,40 @@ void report_outcome(self_ptr self, const outcome_report& report, const responder
   auto audit = current_audit(self->system());
   if (!audit) {
     reply->send(codec.encode_error(ec::internal_error, report.request_id));
-    return;
+    return finish();
   }
   auto codec_ptr = st.codec;
   self->request(audit, std::chrono::seconds(10), append_atom::value, std::move(batch))
-    .then([=](uint64_t) { reply->send(codec_ptr->encode_no_content()); },
-          [=](caf::error&) {
-            reply->send(codec_ptr->encode_error(ec::internal_error, report.request_id));
-          });
+    .then(
+      [=](uint64_t) {
+        reply->send(codec_ptr->encode_no_content());
+        finish();
+      },
+      [=](caf::error&) {
+        reply->send(codec_ptr->encode_error(ec::internal_error, report.request_id));
+        finish();
+      });
+}
+
+void next_outcome(self_ptr self, const std::string& request_id) {
+  auto& queues = self->state.outcomes;
+  auto i = queues.find(request_id);
+  if (i == queues.end())
+    return;
+  i->second.pop_front();
+  if (i->second.empty()) {
+    queues.erase(i);
+    return;
+  }
+  auto [report, reply] = i->second.front();
+  report_outcome(self, report, reply);
+}
+
+void enqueue_outcome(self_ptr self, outcome_report report, responder_ptr reply) {
+  auto& queue = self->state.outcomes[report.request_id];
+  queue.emplace_back(report, reply);
+  if (queue.size() == 1)
+    report_outcome(self, report, reply);
 }
 
 } // namespace
@@ -125,7 +155,7 @@ issuance_manager(issuance_actor::stateful_pointer<issuance_manager_state> self,
       issue(self, std::move(req), std::move(reply));
     },
     [=](outcome_atom, outcome_report& report, responder_ptr& reply) {
-      report_outcome(self, report, reply);
+      enqueue_outcome(self, std::move(report), std::move(reply));
     },
     [=](status_atom) -> std::vector<session_info> {
       std::vector<session_info> out;

@@ -4,6 +4,7 @@
 // (service suspended, overloaded) at once, runs one session per request, and joins a repeated
 // request_id that arrives while the first is in flight to that first session.
 
+#include <deque>
 #include <map>
 #include <unordered_map>
 
@@ -26,6 +27,9 @@ struct issuance_manager_state {
   };
   std::unordered_map<std::string, in_flight> sessions; // by request_id
   std::map<caf::actor_addr, std::string> by_addr;
+  /// Outcome reports per request_id being written, and those waiting behind them: reports of one
+  /// request are handled one after the other, so two at once cannot both see "no outcome yet".
+  std::unordered_map<std::string, std::deque<std::pair<outcome_report, responder_ptr>>> outcomes;
   static inline const char* name = "issuance_manager";
 };
 

@@ -127,17 +127,12 @@ font_set::font_set(const layout_config& config)
     fallback_(std::make_unique<font_face>(config.fallback_font_path)),
     specimen_(config.specimen) {
   static_page page = make_static_page(config);
-  std::string& bytes = shared_.bytes;
-  object_bytes fixed_font;
-  build_fixed_font(page, fixed_font);
-  bytes = fixed_font.bytes;
-  pdf_writer seal_writer{bytes, pdf_writer::append};
   deflater zip{static_deflate_level};
-  write_seal(seal_writer, read_seal_png(config.seal_png_path), zip);
-  shared_.offsets = fixed_font.offsets;
-  for (const auto& o : seal_writer.offsets())
-    shared_.offsets.push_back(o);
-  build_static_content(page);
+  pdf_writer w{shared_.bytes, pdf_writer::append};
+  build_fixed_font(page, w, zip);
+  write_seal(w, read_seal_png(config.seal_png_path), zip);
+  shared_.offsets = w.offsets();
+  build_static_content(page, zip);
 }
 
 std::optional<placed_glyph> font_set::fixed_glyph(char32_t cp) const {
@@ -147,7 +142,7 @@ std::optional<placed_glyph> font_set::fixed_glyph(char32_t cp) const {
   return it->second;
 }
 
-void font_set::build_fixed_font(const static_page& page, object_bytes& out) {
+void font_set::build_fixed_font(const static_page& page, pdf_writer& w, deflater& zip) {
   std::vector<char32_t> chars;
   for (const auto& t : page.texts)
     collect(t.text, chars);
@@ -177,18 +172,14 @@ void font_set::build_fixed_font(const static_page& page, object_bytes& out) {
   }
   std::sort(entries.begin(), entries.end(),
             [](const cid_entry& a, const cid_entry& b) { return a.cid < b.cid; });
-  pdf_writer w{out.bytes, pdf_writer::append};
-  deflater zip{static_deflate_level};
   std::string scratch;
   write_cid_font(w, object_number::fixed_font, {body_.get(), sub.font_file, entries, true}, zip,
                  scratch);
-  out.offsets = w.offsets();
 }
 
-void font_set::build_static_content(const static_page& page) {
+void font_set::build_static_content(const static_page& page, deflater& zip) {
   fixed_source source{*this};
   typeset_scratch scratch;
-  deflater zip{static_deflate_level};
   for (bool specimen : {false, true}) {
     std::string stream;
     pdf_writer content{stream, pdf_writer::append};

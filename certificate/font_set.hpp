@@ -14,7 +14,10 @@
 #include <vector>
 
 #include "certificate/certificate.hpp"
+#include "certificate/deflater.hpp"
 #include "certificate/font_face.hpp"
+#include "certificate/page_layout.hpp"
+#include "certificate/pdf_writer.hpp"
 #include "certificate/typesetter.hpp"
 
 namespace kofu::certificate {
@@ -60,8 +63,8 @@ public:
   bool specimen() const { return specimen_; }
 
 private:
-  void build_fixed_font(const static_page& page, object_bytes& out);
-  void build_static_content(const static_page& page);
+  void build_fixed_font(const static_page& page, pdf_writer& w, deflater& zip);
+  void build_static_content(const static_page& page, deflater& zip);
 
   std::unique_ptr<font_face> body_;
   std::unique_ptr<font_face> fallback_;

@@ -3,9 +3,10 @@
 # certificate, the center's client certificate and a stranger's for negative tests), a master key,
 # one admin token of each role, kofu.conf and env.sh. docs/DEV-SETUP.md describes what it writes.
 #
-# Idempotent: a re-run creates only what is missing and never replaces an existing key or
-# certificate unless --force is given. kofu.conf and env.sh are derived from the rest and rewritten
-# when their content would change (the previous kofu.conf is kept as kofu.conf.bak).
+# Idempotent: a re-run creates only what is missing and never replaces an existing key, CA,
+# master key or token unless --force is given; a leaf certificate that no longer fits its key or
+# CA (a new CA key, an interrupted run) is issued again. kofu.conf and env.sh are derived from the
+# rest and rewritten when their content would change (the previous kofu.conf is kept as .bak).
 set -euo pipefail
 
 readonly validity_days=825
@@ -50,7 +51,9 @@ while [ $# -gt 0 ]; do
 done
 [ -n "$dir" ] || { usage >&2; fail "DIR is missing"; }
 for port in "$center_port" "$admin_port"; do
-  [[ "$port" =~ ^[0-9]{1,5}$ ]] && [ "$port" -le 65535 ] || fail "not a port number: $port"
+  if ! [[ "$port" =~ ^[0-9]{1,5}$ ]] || [ "$port" -gt 65535 ]; then
+    fail "not a port number: $port"
+  fi
 done
 if [ "$center_port" -ne 0 ] && [ "$center_port" -eq "$admin_port" ]; then
   fail "the center and admin ports must differ"

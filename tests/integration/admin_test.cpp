@@ -1,0 +1,227 @@
+// The admin interface (admin-api.md): authentication and roles, health, metrics, audit, the
+// sample certificate; feeds rejected through the server; a restart on the same data.
+
+#include <catch2/catch.hpp>
+
+#include <regex>
+
+#include "node_fixture.hpp"
+
+using namespace kofu::it;
+
+namespace {
+
+bool issuable_plain(const person& p) {
+  return p.issuable() && p.plain_name();
+}
+
+std::string number_of(const http_client_response& r) {
+  auto h = r.header("Kofu-Certificate-Number");
+  return h ? std::string(*h) : std::string{};
+}
+
+/// A certificate's text without its certificate number.
+std::string text_minus_number(const http_client_response& r) {
+  auto text = squeeze(pdf_text(r.body));
+  auto number = number_of(r);
+  for (auto at = text.find(number); !number.empty() && at != std::string::npos;
+       at = text.find(number))
+    text.erase(at, number.size());
+  return text;
+}
+
+/// The feed text with its header's sequence replaced.
+std::string with_sequence(std::string feed, int sequence) {
+  static const std::regex seq(R"(sequence=\d+)");
+  auto eol = feed.find('\n');
+  auto header = std::regex_replace(feed.substr(0, eol), seq,
+                                   "sequence=" + std::to_string(sequence));
+  return header + feed.substr(eol);
+}
+
+} // namespace
+
+TEST_CASE("Admin authentication: 401 without or with an unknown token, 403 for a viewer doing "
+          "operator work; /healthz and /readyz need none", "[integration]") {
+  node n({.rollover = false});
+  struct ep {
+    std::string method, target;
+    bool operator_only;
+  };
+  std::vector<ep> endpoints = {
+    {"GET", "/metrics", false},
+    {"GET", "/admin/v1/status", false},
+    {"POST", "/admin/v1/feeds", true},
+    {"GET", "/admin/v1/feeds", false},
+    {"GET", "/admin/v1/feeds/1", false},
+    {"POST", "/admin/v1/rollover", true},
+    {"POST", "/admin/v1/service/suspend", true},
+    {"POST", "/admin/v1/service/resume", true},
+    {"PUT", "/admin/v1/holds/12345678901", true},
+    {"DELETE", "/admin/v1/holds/12345678901", true},
+    {"GET", "/admin/v1/ledger?date=2026-11-28", false},
+    {"GET", "/admin/v1/audit", false},
+    {"GET", "/admin/v1/audit/verify", false},
+    {"GET", "/admin/v1/sessions", false},
+    {"GET", "/admin/v1/sample-certificate", false},
+  };
+  std::string unknown(64, 'a');
+  for (auto& e : endpoints) {
+    INFO(e.method << " " << e.target);
+    std::string body = e.method == "POST" || e.method == "PUT" ? "{}" : "";
+    for (auto* token : {"", unknown.c_str(), "Basic x"}) {
+      auto r = n.admin(e.method, e.target, token, body);
+      CHECK(r.status == 401);
+      auto j = json::parse(r.body, nullptr, false);
+      CHECK(j.value("code", "") == "unauthorized");
+      CHECK(std::string(r.header("Content-Type").value_or("")) == "application/problem+json");
+    }
+    // The upload with a feed content type goes through the streaming path: refused there too.
+    if (e.target == "/admin/v1/feeds" && e.method == "POST") {
+      CHECK(n.admin("POST", e.target, "", "#KOFU-FEED\n", "text/csv").status == 401);
+      CHECK(n.admin("POST", e.target, n.viewer_token(), "#KOFU-FEED\n", "text/csv").status == 403);
+    }
+    auto v = n.admin(e.method, e.target, n.viewer_token(), body);
+    if (e.operator_only) {
+      CHECK(v.status == 403);
+      CHECK(json::parse(v.body, nullptr, false).value("code", "") == "forbidden");
+    } else {
+      CHECK(v.status == 200);
+    }
+  }
+  // 401/403 are audited.
+  auto audit = n.admin_json("GET", "/admin/v1/audit?limit=10000");
+  int refused = 0;
+  for (auto& e : audit.at("entries"))
+    refused += e.value("event", "") == "admin_refused";
+  CHECK(refused >= 10);
+
+  // No token needed for health.
+  auto h = n.admin("GET", "/healthz", "");
+  CHECK(h.status == 200);
+  CHECK(h.body == "ok");
+  auto not_ready = n.admin("GET", "/readyz", "");
+  CHECK(not_ready.status == 503);
+  CHECK(json::parse(not_ready.body).contains("reasons"));
+  // Before the rollover no year is open: the center gets year_not_available.
+  auto p = n.people().one(issuable_plain);
+  auto early = n.issue({.request_id = n.next_request_id(), .resident_code = p.code});
+  CHECK(early.status == 422);
+  CHECK(json::parse(early.body).value("code", "") == "year_not_available");
+
+  // A rollover to a year without a tax feed is 409.
+  CHECK(n.admin("POST", "/admin/v1/rollover", n.operator_token(), R"({"fiscal_year": 2026})")
+          .status
+        == 409);
+  auto ro = n.rollover(2025);
+  CHECK(ro.value("fiscal_year", 0) == 2025);
+  CHECK(ro.at("open_years") == json::array({2025}));
+  CHECK(n.admin("GET", "/readyz", "").status == 200);
+  auto ok = n.issue({.request_id = n.next_request_id(), .resident_code = p.code});
+  CHECK(ok.status == 200);
+
+  auto metrics = n.admin("GET", "/metrics", n.viewer_token());
+  REQUIRE(metrics.status == 200);
+  CHECK(metrics.body.find("kofu_issuance_requests_total") != std::string::npos);
+  CHECK(metrics.body.find(p.code) == std::string::npos);
+
+  auto verify = n.admin_json("GET", "/admin/v1/audit/verify");
+  CHECK(verify.value("ok", false));
+  CHECK(verify.value("entries", 0) > 0);
+
+  auto sample = n.admin("GET", "/admin/v1/sample-certificate", n.viewer_token());
+  REQUIRE(sample.status == 200);
+  CHECK(std::string(sample.header("Content-Type").value_or("")) == "application/pdf");
+  CHECK(pdf_text(sample.body).find("見本") != std::string::npos);
+
+  // Suspension: 503 service_suspended; outcomes are still accepted.
+  n.admin_json("POST", "/admin/v1/service/suspend", R"({"reason": "maintenance"})", 204);
+  auto sus = n.issue({.request_id = n.next_request_id(), .resident_code = p.code});
+  CHECK(sus.status == 503);
+  CHECK(json::parse(sus.body).value("code", "") == "service_suspended");
+  http_client c(n.center_options());
+  CHECK(n.outcome(c, std::string("xnever"), "printed").status == 404);
+  n.admin_json("POST", "/admin/v1/service/resume", "", 204);
+  CHECK(n.issue({.request_id = n.next_request_id(), .resident_code = p.code}).status == 200);
+}
+
+TEST_CASE("A rejected feed changes nothing: wrong checksum, stale sequence", "[integration]") {
+  node n;
+  auto x = n.people().one([](const person& p) {
+    return issuable_plain(p) && p.raw_line.ends_with(",active,,")
+           && p.raw_line.find('"') == std::string::npos;
+  });
+  auto before = n.issue({.request_id = n.next_request_id(), .resident_code = x.code});
+  REQUIRE(before.status == 200);
+  auto residents = read_file(n.feeds_dir() + "/residents.csv");
+
+  SECTION("wrong checksum") {
+    // A newer full feed that would put X on hold, with a wrong sha256 in its trailer.
+    auto feed = with_sequence(residents, 5);
+    auto at = feed.find(x.raw_line);
+    REQUIRE(at != std::string::npos);
+    feed.insert(at + x.raw_line.size(), "other");
+    auto sha = feed.find("sha256=");
+    REQUIRE(sha != std::string::npos);
+    feed[sha + 7] = feed[sha + 7] == '0' ? '1' : '0';
+    auto st = n.load_feed(feed, "rejected");
+    REQUIRE(st.at("errors").size() >= 1);
+    auto& e = st.at("errors")[0];
+    CHECK(e.value("line", 0) > 0);
+    CHECK_FALSE(e.value("message", "").empty());
+    CHECK(st.dump().find(x.code) == std::string::npos);
+    CHECK(st.dump().find(x.name) == std::string::npos);
+  }
+  SECTION("stale sequence") {
+    auto st = n.load_feed(residents, "rejected");
+    REQUIRE(st.at("errors").size() >= 1);
+    CHECK(st.at("errors")[0].value("line", 0) == 1);
+    auto tax = n.load_feed(read_file(n.feeds_dir() + "/tax-2025.csv"), "rejected");
+    REQUIRE(tax.at("errors").size() >= 1);
+    CHECK(tax.at("errors")[0].value("line", 0) == 1);
+  }
+  auto after = n.issue({.request_id = n.next_request_id(), .resident_code = x.code});
+  REQUIRE(after.status == 200);
+  CHECK(number_of(after) != number_of(before));
+  CHECK(text_minus_number(after) == text_minus_number(before));
+  // The feed history lists it, newest first.
+  auto feeds = n.admin_json("GET", "/admin/v1/feeds").at("feeds");
+  REQUIRE(feeds.size() >= 3);
+  CHECK(feeds[0].value("state", "") == "rejected");
+}
+
+TEST_CASE("A restart keeps the data, continues the certificate numbers and the audit chain",
+          "[integration]") {
+  node n;
+  auto people = n.people().pick(issuable_plain, 2);
+  issue_params first{.request_id = n.next_request_id(), .resident_code = people[0].code};
+  auto a = n.issue(first);
+  REQUIRE(a.status == 200);
+  auto status_before = n.admin_json("GET", "/admin/v1/status");
+
+  CHECK(n.stop() == 0);
+  n.start();
+  auto status_after = n.admin_json("GET", "/admin/v1/status");
+  CHECK(status_after.at("residents") == status_before.at("residents"));
+  CHECK(status_after.at("tax_records") == status_before.at("tax_records"));
+  CHECK(status_after.at("open_fiscal_years") == json::array({2025}));
+  CHECK(n.admin("GET", "/readyz", "").status == 200);
+
+  auto b = n.issue({.request_id = n.next_request_id(), .resident_code = people[1].code});
+  REQUIRE(b.status == 200);
+  auto na = number_of(a), nb = number_of(b);
+  INFO(na << " then " << nb);
+  CHECK(nb != na);
+  if (na.substr(0, 8) == nb.substr(0, 8))
+    CHECK(nb > na); // the daily sequence continues
+
+  // The lost answer of the first request can still be fetched (same number, same bytes).
+  auto again = n.issue(first);
+  REQUIRE(again.status == 200);
+  CHECK(number_of(again) == na);
+  CHECK(again.body == a.body);
+
+  auto verify = n.admin_json("GET", "/admin/v1/audit/verify");
+  CHECK(verify.value("ok", false));
+  CHECK(verify.value("entries", 0) > 0);
+}
