@@ -3,6 +3,7 @@
 #include <caf/actor_registry.hpp>
 #include <caf/actor_system.hpp>
 #include <caf/exit_reason.hpp>
+#include <caf/send.hpp>
 
 #include "actors/audit_logger.hpp"
 #include "actors/deletion_timer.hpp"
@@ -20,9 +21,8 @@ void start_child(caf::stateful_actor<supervisor_state>* self, supervisor_state::
   auto ptr = c.spec.spawn(self);
   auto handle = caf::actor_cast<caf::actor>(ptr);
   self->monitor(handle);
-  // Children die with the supervisor.
-  self->link_to(handle);
   c.addr = handle.address();
+  c.handle = handle;
   self->system().registry().put(c.spec.registry_name, ptr);
 }
 
@@ -31,15 +31,15 @@ void start_child(caf::stateful_actor<supervisor_state>* self, supervisor_state::
 caf::behavior supervisor(caf::stateful_actor<supervisor_state>* self, node_context_ptr ctx,
                          std::vector<child_spec> specs) {
   self->state.ctx = ctx;
-  // A linked child's exit is handled by the down handler below, not by dying along.
-  self->set_exit_handler([=](caf::exit_msg& msg) {
+  // Children are monitored, not linked (a link would take the supervisor down with a child that
+  // was killed): they are stopped here when the supervisor ends, whatever the reason.
+  self->attach_functor([=](const caf::error&) {
     for (auto& c : self->state.children)
-      if (c.addr == msg.source)
-        return; // the down handler decides about children
-    self->quit(msg.reason);
+      if (c.handle)
+        caf::anon_send_exit(c.handle, caf::exit_reason::user_shutdown);
   });
   for (auto& spec : specs)
-    self->state.children.push_back({std::move(spec), {}, {}});
+    self->state.children.push_back({std::move(spec), {}, {}, {}});
   for (auto& c : self->state.children)
     start_child(self, c);
   self->set_down_handler([=](caf::down_msg& dm) {

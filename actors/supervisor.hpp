@@ -29,6 +29,7 @@ struct supervisor_state {
   struct child {
     child_spec spec;
     caf::actor_addr addr;
+    caf::actor handle;
     std::deque<int64_t> restarts_ms;
   };
   std::vector<child> children;

@@ -99,12 +99,6 @@ constexpr std::array<count_cell, 4> dependent_cells = {{
 
 constexpr double dependent_cell_w_pt = (right_pt - 190) / dependent_cells.size();
 
-struct tax_row {
-  std::string_view income_label; // empty: the row of 森林環境税 and 年税額
-  tax_amount income;
-  tax_amount per_capita;
-};
-
 constexpr std::string_view remarks_dependent = "被扶養者として申告されており、所得はありません。";
 
 text_item label(std::string text, double x, double y, double size = label_size_pt) {

@@ -19,7 +19,6 @@ enum class font_slot : uint8_t {
   body = 1,     // the body font's glyphs this certificate needs beyond the static ones
   fallback = 2, // the fallback font (IPAmj明朝), only when a value needs it
 };
-inline constexpr size_t font_slot_count = 3;
 
 struct placed_glyph {
   font_slot slot = font_slot::fixed;

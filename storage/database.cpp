@@ -173,6 +173,73 @@ struct database::impl {
     it.reset();
     for (auto& name : markers)
       retire(name);
+    sweep_orphan_ranges();
+  }
+
+  /// Records whose data key is gone (a crash between a rollover's crypto-erase and its range
+  /// deletion, or in a retirement) cannot be read: finish destroying them. Walks the key space
+  /// by prefix jumps, so it costs one seek per generation, not one per record.
+  void sweep_orphan_ranges() {
+    auto live_key = [&](const std::string& name) { return get(column::meta, name, nullptr); };
+    std::vector<std::string> dead_prefixes;
+    {
+      std::unique_ptr<rocksdb::Iterator> it(db->NewIterator({}, h(column::residents)));
+      for (it->SeekToFirst(); it->Valid();) {
+        auto k = view(it->key());
+        if (k.size() < 4)
+          break;
+        auto gen = keys::read_u32(k, 0);
+        auto prefix = keys::resident_prefix(gen);
+        if (!live_key(keys::data_key_residents(gen)))
+          dead_prefixes.push_back(prefix);
+        auto end = keys::prefix_end(prefix);
+        if (end.empty())
+          break;
+        it->Seek(end);
+      }
+      check(it->status(), "scan residents");
+    }
+    for (auto& p : dead_prefixes)
+      destroy_range(column::residents, p, keys::prefix_end(p));
+    dead_prefixes.clear();
+    {
+      std::unique_ptr<rocksdb::Iterator> it(db->NewIterator({}, h(column::tax)));
+      for (it->SeekToFirst(); it->Valid();) {
+        auto k = view(it->key());
+        if (k.size() < 8)
+          break;
+        auto year = static_cast<int32_t>(keys::read_u32(k, 0));
+        auto gen = keys::read_u32(k, 4);
+        auto prefix = keys::tax_prefix(year, gen);
+        if (!live_key(keys::data_key_tax(year, gen)))
+          dead_prefixes.push_back(prefix);
+        auto end = keys::prefix_end(prefix);
+        if (end.empty())
+          break;
+        it->Seek(end);
+      }
+      check(it->status(), "scan tax");
+    }
+    for (auto& p : dead_prefixes)
+      destroy_range(column::tax, p, keys::prefix_end(p));
+    // Generation pointers of years whose key is gone: the year was being destroyed.
+    std::vector<std::string> dead_pointers;
+    {
+      std::unique_ptr<rocksdb::Iterator> it(db->NewIterator({}, h(column::meta)));
+      for (it->Seek("gen/tax/"); it->Valid() && it->key().starts_with("gen/tax/"); it->Next()) {
+        auto year = std::stoi(it->key().ToString().substr(8));
+        auto v = it->value();
+        auto gen = v.size() == 4 ? keys::read_u32(view(v), 0) : 0;
+        if (!live_key(keys::data_key_tax(year, gen)))
+          dead_pointers.push_back(it->key().ToString());
+      }
+      check(it->status(), "scan generations");
+    }
+    for (auto& k : dead_pointers) {
+      rocksdb::WriteOptions wo;
+      wo.sync = true;
+      check(db->Delete(wo, h(column::meta), slice(k)), "drop generation pointer");
+    }
   }
 
   /// Destroys one generation named by its data key: key first, then records, then the marker.

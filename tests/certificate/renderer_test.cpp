@@ -1,7 +1,9 @@
 #include <catch2/catch.hpp>
 
+#include <array>
 #include <string>
 #include <thread>
+#include <utility>
 
 #include "certificate/certificate.hpp"
 #include "support.hpp"
@@ -276,4 +278,61 @@ TEST_CASE("render: the specimen mark follows the configuration, the sample alway
   CHECK(count(pdf_text(production.render(full_input()), false), "見") == 0);
   // 見 of the name 見本, of the address 見本町, and of the mark.
   CHECK(count(pdf_text(production.render_sample(), false), "見") == 3);
+}
+
+TEST_CASE("render: arbitrary names either render or fail with unrenderable_text",
+          "[certificate]") {
+  // A deterministic stream of code points from the ranges a name could plausibly hold, plus
+  // selectors, controls and private use: every outcome must be a PDF or a clean error.
+  constexpr int names = 200;
+  constexpr int name_chars_max = 12;
+  constexpr std::array<std::pair<char32_t, char32_t>, 8> ranges = {{
+    {0x4E00, 0x9FFF}, {0x3400, 0x4DBF}, {0x20000, 0x2A6DF}, {0x30A0, 0x30FF},
+    {0xE0100, 0xE01EF}, {0xF900, 0xFAFF}, {0x0000, 0x007F}, {0xE000, 0xE0FF},
+  }};
+  renderer r{shared_fonts()};
+  uint64_t seed = 0x9E3779B97F4A7C15ull;
+  auto next = [&] {
+    seed ^= seed << 13;
+    seed ^= seed >> 7;
+    seed ^= seed << 17;
+    return seed;
+  };
+  int rendered = 0, refused = 0;
+  for (int n = 0; n < names; ++n) {
+    auto in = sample_input();
+    in.resident.name.clear();
+    int length = 1 + static_cast<int>(next() % name_chars_max);
+    for (int i = 0; i < length; ++i) {
+      const auto& [lo, hi] = ranges[next() % ranges.size()];
+      char32_t cp = lo + static_cast<char32_t>(next() % (hi - lo + 1));
+      std::string utf8;
+      if (cp < 0x80) {
+        utf8 += static_cast<char>(cp);
+      } else if (cp < 0x800) {
+        utf8 += static_cast<char>(0xC0 | (cp >> 6));
+        utf8 += static_cast<char>(0x80 | (cp & 0x3F));
+      } else if (cp < 0x10000) {
+        utf8 += static_cast<char>(0xE0 | (cp >> 12));
+        utf8 += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+        utf8 += static_cast<char>(0x80 | (cp & 0x3F));
+      } else {
+        utf8 += static_cast<char>(0xF0 | (cp >> 18));
+        utf8 += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
+        utf8 += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+        utf8 += static_cast<char>(0x80 | (cp & 0x3F));
+      }
+      in.resident.name += utf8;
+    }
+    try {
+      auto pdf = r.render(in); // outside CHECK: Catch would take the exception as a failure
+      CHECK(pdf.size() < certificate_bytes_max);
+      ++rendered;
+    } catch (const unrenderable_text& e) {
+      CHECK(e.field() == "name");
+      ++refused;
+    }
+  }
+  CHECK(rendered > 0);
+  CHECK(refused > 0);
 }

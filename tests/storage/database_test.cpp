@@ -217,3 +217,25 @@ TEST_CASE("the master key file is checked") {
   CHECK_THROWS_WITH(load_master_key(path, true), Catch::Contains("64 hex digits"));
   CHECK_THROWS_WITH(load_master_key(dir.str() + "/none", true), Catch::Contains("cannot be opened"));
 }
+
+TEST_CASE("a rollover interrupted after its crypto-erase is finished at the next start") {
+  test::temp_dir dir;
+  auto master = key256::random();
+  {
+    auto db = open_db(dir, master);
+    auto s = db->begin_feed(dataset::tax, 2024, true, 1);
+    s->put(test::sample_tax(code_a, 2024, 1));
+    s->commit();
+    // The crash: the year's key is destroyed, its pointer and records are not.
+    db->del(column::meta, keys::data_key_tax(2024, 1), true);
+  }
+  auto db = open_db(dir, master);
+  CHECK(db->loaded_tax_years().empty());
+  uint64_t left = 0;
+  db->scan(column::tax, keys::tax_year_prefix(2024), keys::prefix_end(keys::tax_year_prefix(2024)),
+           [&](std::string_view, std::string_view) {
+             ++left;
+             return true;
+           });
+  CHECK(left == 0);
+}

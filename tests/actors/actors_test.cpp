@@ -1,0 +1,157 @@
+#include <catch2/catch.hpp>
+
+#include <caf/actor_registry.hpp>
+#include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
+#include <caf/scoped_actor.hpp>
+#include <caf/send.hpp>
+
+#include <thread>
+
+#include "actors/audit_logger.hpp"
+#include "actors/render_pool.hpp"
+#include "actors/supervisor.hpp"
+#include "certificate/certificate.hpp"
+#include "storage/audit_chain.hpp"
+#include "../storage/test_util.hpp"
+
+using namespace kofu;
+
+namespace {
+
+config::node_config test_config(const std::string& dir) {
+  auto text = "[node]\ndata_dir = " + dir + "/db\nmayor_name = 見本　花子\n"
+              "[center]\ntls_cert_file = x\ntls_key_file = x\nclient_ca_file = x\n"
+              "[render]\nworkers = 2\nseal_png_file = "
+              + std::string(KOFU_SOURCE_DIR) + "/certificate/assets/demo_seal.png\n"
+              "[supervisor]\nrestarts_max = 2\nrestart_window_s = 60\n";
+  return config::parse_config(text, "test.conf");
+}
+
+/// A node context on a temporary database, with the fonts loaded, and an actor system.
+struct actor_fixture {
+  test::temp_dir dir;
+  node_context_ptr ctx;
+  caf::actor_system_config cfg;
+  std::unique_ptr<caf::actor_system> sys;
+
+  actor_fixture() {
+    auto c = test_config(dir.str());
+    auto db = storage::database::open(c.node.data_dir, storage::key256::random());
+    ctx = std::make_shared<node_context>(std::move(c), std::move(db));
+    certificate::layout_config layout;
+    layout.city_name = ctx->cfg.node.city_name;
+    layout.mayor_name = ctx->cfg.node.mayor_name;
+    layout.prefecture_tax_word = ctx->cfg.node.prefecture_tax_word;
+    layout.seal_png_path = ctx->cfg.render.seal_png_file;
+    ctx->fonts = certificate::load_fonts(layout);
+    cfg.add_error_category(error_category_atom, render_error);
+    sys = std::make_unique<caf::actor_system>(cfg);
+    ctx->system = sys.get();
+  }
+
+  ~actor_fixture() {
+    sys->registry().erase(audit_name::value);
+    sys->registry().erase(render_name::value);
+    sys->registry().erase(issuance_name::value);
+    sys->registry().erase(feeds_name::value);
+    sys->registry().erase(timer_name::value);
+  }
+};
+
+render_job sample_job(const std::string& code, const std::string& name, const std::string& number) {
+  auto sample = certificate::sample_input();
+  render_job job{sample.resident, sample.tax, number, sample.issue_date};
+  job.resident.resident_code = code;
+  job.resident.name = name;
+  job.tax.resident_code = code;
+  return job;
+}
+
+} // namespace
+
+TEST_CASE("the render pool renders each job for its own requester") {
+  actor_fixture f;
+  auto pool = f.sys->spawn(render_pool, f.ctx);
+  caf::scoped_actor self{*f.sys};
+  std::vector<std::string> numbers;
+  for (int i = 1; i <= 6; ++i)
+    numbers.push_back("20261128-00000" + std::to_string(i));
+  for (auto& n : numbers) {
+    self->request(pool, std::chrono::seconds(30), render_atom::value,
+                  sample_job("12345678901", "見本　太郎", n))
+      .receive(
+        [&](rendered_pdf& pdf) {
+          CHECK(pdf.bytes.size() > 1000);
+          CHECK(pdf.bytes.view().substr(0, 5) == "%PDF-");
+        },
+        [&](caf::error& e) { FAIL("render failed: " << to_string(e)); });
+  }
+  self->send_exit(pool, caf::exit_reason::user_shutdown);
+}
+
+TEST_CASE("a character no font can draw fails the render with an error, not a PDF") {
+  actor_fixture f;
+  auto pool = f.sys->spawn(render_pool, f.ctx);
+  caf::scoped_actor self{*f.sys};
+  self->request(pool, std::chrono::seconds(30), render_atom::value,
+                sample_job("12345678901", "\xEE\x80\x80", "20261128-000001")) // U+E000
+    .receive([&](rendered_pdf&) { FAIL("a PDF for an unrenderable name"); },
+             [&](caf::error& e) { CHECK(error_code(e) == ec::unrenderable); });
+  self->send_exit(pool, caf::exit_reason::user_shutdown);
+}
+
+TEST_CASE("the audit logger appends concurrent batches into one verifiable chain") {
+  actor_fixture f;
+  auto audit = f.sys->spawn<caf::detached>(audit_logger, f.ctx);
+  caf::scoped_actor self{*f.sys};
+  constexpr int batches = 200;
+  for (int i = 0; i < batches; ++i) {
+    auto e = audit_event("center", "issuance", "ok");
+    e.request_id = "R" + std::to_string(i);
+    self->send(audit, append_atom::value, audit_batch{{e}, {}});
+  }
+  int answered = 0;
+  self->receive_for(answered, batches)(
+    [&](uint64_t seq) { CHECK(seq >= 1); },
+    [&](caf::error& e) { FAIL(to_string(e)); });
+  auto r = storage::verify_chain(*f.ctx->db, f.ctx->audit_key);
+  CHECK(r.ok);
+  CHECK(r.entries == batches);
+  self->send_exit(audit, caf::exit_reason::user_shutdown);
+}
+
+TEST_CASE("the supervisor restarts a crashed child and gives up past its budget") {
+  actor_fixture f;
+  auto root = f.sys->spawn(supervisor, f.ctx, node_children(f.ctx));
+  caf::scoped_actor self{*f.sys};
+  self->monitor(root);
+  auto current = [&] { return f.sys->registry().get(timer_name::value); };
+  auto wait_for_new = [&](const caf::strong_actor_ptr& old) {
+    for (int i = 0; i < 500; ++i) {
+      auto now = current();
+      if (now && now != old)
+        return now;
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    return caf::strong_actor_ptr{};
+  };
+  auto first = wait_for_new(nullptr);
+  REQUIRE(first);
+  for (int restart = 0; restart < 2; ++restart) {
+    auto before = current();
+    caf::anon_send_exit(before, caf::exit_reason::kill);
+    auto after = wait_for_new(before);
+    REQUIRE(after);
+  }
+  // The third crash within the window is past restarts_max = 2: the node stops with an error.
+  caf::anon_send_exit(current(), caf::exit_reason::kill);
+  self->receive(
+    [&](caf::down_msg& dm) {
+      CHECK(dm.source == root.address());
+      CHECK(dm.reason);
+    },
+    caf::after(std::chrono::seconds(10)) >> [&] { FAIL("the supervisor did not stop"); });
+  CHECK(f.ctx->metrics.render().find("kofu_actor_restarts_total{actor=\"deletion_timer\"} 2")
+        != std::string::npos);
+}
