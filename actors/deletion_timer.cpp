@@ -34,6 +34,17 @@ timer_actor::behavior_type deletion_timer(timer_actor::stateful_pointer<deletion
       } catch (const std::exception&) {
         // Tried again at the next tick.
       }
+      try {
+        auto today = jst_date(st.ctx->clock());
+        auto gone = st.ctx->db->sweep_departed(today, st.ctx->cfg.retention.resident_days);
+        if (gone > 0) {
+          auto e = audit_event("system", "residents_deleted", "ok");
+          e.detail = std::to_string(gone) + " residents who left, with their tax records";
+          audit_later(self->system(), audit_batch{{std::move(e)}, {}});
+        }
+      } catch (const std::exception&) {
+        // Tried again at the next tick.
+      }
       st.running = false;
       self->delayed_send(self, tick_interval, tick_atom::value);
     },

@@ -1,6 +1,7 @@
 #pragma once
 
-// The deletion timer: once a minute it cuts the audit log's head past retention.audit_days.
+// The deletion timer: once a minute it cuts the audit log's head past retention.audit_days and
+// deletes residents who left more than retention.resident_days ago (with their tax records).
 // Validates its work before it re-arms (VAST's disk_monitor shape).
 
 #include <caf/stateful_actor.hpp>

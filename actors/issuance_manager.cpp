@@ -32,7 +32,7 @@ void spawn_session(self_ptr self, issuance_request req, responder_ptr reply, boo
   auto session = self->spawn(issuance_session, st.ctx, st.codec, std::move(req), reply, conflict);
   self->monitor(session);
   if (!conflict) {
-    st.sessions[id] = {session, fingerprint, now_ms()};
+    st.sessions[id] = {session, fingerprint, now_ms(), reply};
     st.by_addr[session.address()] = id;
   }
 }
@@ -40,15 +40,22 @@ void spawn_session(self_ptr self, issuance_request req, responder_ptr reply, boo
 void issue(self_ptr self, issuance_request req, responder_ptr reply) {
   auto& st = self->state;
   auto& ctx = *st.ctx;
-  if (ctx.service.suspended() || !ctx.in_service_hours(ctx.clock()))
+  if (ctx.service.suspended())
     return refuse(self, reply, ec::service_suspended, req.request_id, 0);
+  if (auto now = ctx.clock(); !ctx.in_service_hours(now))
+    return refuse(self, reply, ec::service_suspended, req.request_id,
+                  static_cast<int>(ctx.seconds_until_open(now)));
   if (ctx.live_sessions.load() >= ctx.cfg.issuance.sessions_max)
     return refuse(self, reply, ec::overloaded, req.request_id, 1);
   auto i = st.sessions.find(req.request_id);
   if (i == st.sessions.end())
     return spawn_session(self, std::move(req), std::move(reply), false);
-  if (i->second.fingerprint != content_fingerprint(req))
-    return spawn_session(self, std::move(req), std::move(reply), true);
+  if (i->second.fingerprint != content_fingerprint(req)) {
+    // A first request that was answered already (its session is only finishing) is no longer in
+    // flight: a refused request_id is processed afresh, a certificate's is refused by its record.
+    bool in_flight = !i->second.reply || i->second.reply->is_open();
+    return spawn_session(self, std::move(req), std::move(reply), in_flight);
+  }
   // The same request while the first is in flight: it waits for the first's answer.
   auto session = i->second.session;
   self->request(session, attach_timeout, issue_atom::value, reply)

@@ -24,6 +24,8 @@ struct issuance_manager_state {
     session_actor session;
     std::string fingerprint;
     int64_t started_ms = 0;
+    /// The first request's connection: not open once it was answered (refusals too).
+    responder_ptr reply;
   };
   std::unordered_map<std::string, in_flight> sessions; // by request_id
   std::map<caf::actor_addr, std::string> by_addr;

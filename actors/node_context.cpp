@@ -47,8 +47,8 @@ std::string service_control::reason() const {
 node_context::node_context(config::node_config config, std::unique_ptr<storage::database> database)
   : cfg(std::move(config)),
     db(std::move(database)),
-    audit_key(db->derived_key(storage::audit_key_label)),
-    content_key(db->derived_key("kofu/request-content/v1")),
+    audit_key(db->named_key(storage::audit_key_name)),
+    content_key(db->named_key("request-content")),
     certificate_numbers(*db),
     feeds(*db),
     service(*db),
@@ -66,6 +66,19 @@ bool node_context::in_service_hours(int64_t epoch_ms) const {
       return false;
   auto minute = jst_minute_of_day(epoch_ms);
   return minute >= cfg.service.open_minute && minute < cfg.service.close_minute;
+}
+
+int64_t node_context::seconds_until_open(int64_t epoch_ms) const {
+  if (in_service_hours(epoch_ms))
+    return 0;
+  // Minute steps over at most a closed period plus a day: closed dates span a few days at most.
+  constexpr int64_t minute_ms = 60'000;
+  constexpr int64_t search_minutes_max = 40 * 24 * 60;
+  auto next = epoch_ms - epoch_ms % minute_ms + minute_ms;
+  for (int64_t i = 0; i < search_minutes_max; ++i, next += minute_ms)
+    if (in_service_hours(next))
+      return std::max<int64_t>(1, (next - epoch_ms + 999) / 1000);
+  return 0;
 }
 
 std::string node_context::subject_of(std::string_view resident_code) const {

@@ -69,6 +69,10 @@ struct node_context {
   /// Whether the center is served at `epoch_ms` (hours and closed dates in JST).
   bool in_service_hours(int64_t epoch_ms) const;
 
+  /// Seconds from `epoch_ms` until service opens again (for Retry-After); 0 when open now, and
+  /// at least 1 otherwise.
+  int64_t seconds_until_open(int64_t epoch_ms) const;
+
   /// The keyed hash of a resident code, hex, for the audit log.
   std::string subject_of(std::string_view resident_code) const;
 };

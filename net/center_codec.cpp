@@ -9,6 +9,9 @@ namespace kofu::net {
 
 namespace {
 
+constexpr size_t certificate_type_chars_max = 64;
+constexpr int64_t fiscal_year_max = 9999;
+
 /// 1–32 of [A-Za-z0-9-] (kiosk codes).
 bool valid_kiosk_code(std::string_view s) {
   if (s.empty() || s.size() > 32)
@@ -75,8 +78,8 @@ bool is_municipality_shape(std::string_view s) {
 }
 
 bool is_certificate_type_shape(std::string_view s) {
-  // Any non-empty string of sane length: an unknown type is 422, not 400 (center-api.md).
-  return !s.empty() && s.size() <= 64;
+  // Any string of sane length: an unknown type is 422, not 400 (center-api.md).
+  return s.size() <= certificate_type_chars_max;
 }
 
 bool is_resident_code_shape(std::string_view s) {
@@ -116,7 +119,8 @@ public:
     r.certificate_type = f.string("certificate_type", &is_certificate_type_shape);
     if (!f.failed() && j.contains("fiscal_year") && !j["fiscal_year"].is_null()) {
       auto& y = j["fiscal_year"];
-      if (!y.is_number_integer() || y.get<int64_t>() < 1989 || y.get<int64_t>() > 9999)
+      // Any integer is of the rule; a year that is not open is 422 year_not_available.
+      if (!y.is_number_integer() || y.get<int64_t>() < 1 || y.get<int64_t>() > fiscal_year_max)
         f.fail("fiscal_year");
       else
         r.fiscal_year = static_cast<int32_t>(y.get<int64_t>());

@@ -110,6 +110,16 @@ node::node(config::node_config cfg) : impl_(std::make_unique<impl>()) {
                                             + " was not applied; deliver it again");
   ctx.fonts = certificate::load_fonts(layout_of(ctx.cfg));
   ctx.metrics.set("kofu_service_suspended", "", ctx.service.suspended() ? 1 : 0);
+  // Every series exists from the start, at zero, so that a scrape never misses one.
+  ctx.metrics.add("kofu_issuance_requests_total", "code=\"ok\"", 0);
+  ctx.metrics.add("kofu_audit_entries_total", "", 0);
+  for (auto actor : {"audit_logger", "render_pool", "render_worker", "issuance_manager",
+                     "feed_ingestor", "deletion_timer"})
+    ctx.metrics.add("kofu_actor_restarts_total", "actor=\"" + std::string(actor) + "\"", 0);
+  for (auto kind : {"residents", "tax"})
+    for (auto result : {"applied", "rejected"})
+      ctx.metrics.add("kofu_feed_records_total",
+                      "kind=\"" + std::string(kind) + "\",result=\"" + result + "\"", 0);
   ctx.metrics.gauge("kofu_sessions_live", "Live issuance sessions.", [c = &ctx](auto& emit) {
     emit("", c->live_sessions.load());
   });

@@ -70,7 +70,7 @@ std::vector<audit_entry> query_audit(const database& db, const std::string& from
 /// head, recording the new head. Returns how many were removed.
 uint64_t cut_audit_head(database& db, const std::string& cutoff_time);
 
-/// The label of the audit chain key derived from the master key.
-inline constexpr std::string_view audit_key_label = "kofu/audit-chain/v1";
+/// The name of the audit chain's key (database::named_key).
+inline constexpr std::string_view audit_key_name = "audit-chain";
 
 } // namespace kofu::storage

@@ -19,6 +19,10 @@ namespace {
 /// Staged records are written in batches of this many, without the WAL (the stage is flushed
 /// before its commit, and a crash before the commit throws the stage away anyway).
 constexpr size_t stage_batch_records = 2'000;
+/// The label of the key-wrapping key derived from the master key.
+constexpr std::string_view wrap_key_label = "kofu/key-wrap/v1";
+/// Departures (residents who left) one feed may record for later deletion.
+constexpr size_t departures_max = 200'000;
 /// A delta is applied in one atomic batch held in memory: bounded.
 constexpr size_t delta_records_max = 250'000;
 
@@ -45,7 +49,6 @@ std::string encode_u64(uint64_t x) {
 
 struct database::impl {
   std::string dir;
-  key256 master;
   key256 code_key;  // resident codes -> HMAC
   key256 wrap_key;  // wraps data keys
   key256 holds_key; // seals manual hold reasons
@@ -113,6 +116,21 @@ struct database::impl {
     return key;
   }
 
+  /// A database remembers a check value sealed under its key-wrapping key: a wrong master key is
+  /// refused at open instead of failing record by record.
+  void check_master_key() {
+    constexpr std::string_view check_key = "key/check";
+    constexpr std::string_view check_text = "kofu master key check v1";
+    auto v = get(column::meta, check_key, nullptr);
+    if (!v) {
+      put_sync(column::meta, check_key, seal(wrap_key, check_key, check_text));
+      return;
+    }
+    auto plain = storage::open(wrap_key, check_key, *v);
+    if (!plain || plain->view() != check_text)
+      throw storage_error("storage: the master key does not match this database (" + dir + ")");
+  }
+
   /// Crypto-erase: the wrapped key is deleted (synced) and forgotten.
   void destroy_data_key(const std::string& name) {
     rocksdb::WriteOptions wo;
@@ -131,10 +149,16 @@ struct database::impl {
     rocksdb::WriteOptions wo;
     wo.sync = true;
     check(db->DeleteRange(wo, h(c), slice(from), slice(to)), "delete range");
+    compact(c, from, to);
+  }
+
+  /// Rewrites [from, to) down to the last level, so deleted records leave every file (memtables
+  /// are flushed first).
+  void compact(column c, const std::string& from, const std::string& to) {
     rocksdb::CompactRangeOptions co;
     co.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForce;
     rocksdb::Slice b = slice(from), e = slice(to);
-    check(db->CompactRange(co, h(c), &b, &e), "compact range");
+    check(db->CompactRange(co, h(c), &b, e.empty() ? nullptr : &e), "compact range");
   }
 
   /// Staging markers: "stage/<data key name>" -> generation range to sweep after a crash.
@@ -324,7 +348,16 @@ public:
   void put(const resident_record& r) override {
     if (target_.set != dataset::residents)
       throw storage_error("storage: a resident record staged into a tax feed");
-    stage_value(owner_.code_mac(r.resident_code), encode(r));
+    auto mac = owner_.code_mac(r.resident_code);
+    if (r.status != resident_status::active && r.status_date) {
+      // A resident who left is deleted after retention.resident_days: the deletion timer finds
+      // them through this index, written with the feed's commit.
+      if (departures_.size() >= departures_max)
+        throw storage_error("storage: a feed may record at most " + std::to_string(departures_max)
+                            + " departures");
+      departures_.push_back(keys::departure(yyyymmdd_of(*r.status_date), mac));
+    }
+    stage_value(mac, encode(r));
   }
 
   void put(const tax_record& r) override {
@@ -346,11 +379,22 @@ protected:
     ++staged_;
   }
 
+  /// Adds the departure index entries to the commit batch.
+  void add_departures(rocksdb::WriteBatch& b) {
+    for (auto& k : departures_)
+      check(b.Put(db_.h(column::meta), slice(k), slice("")), "commit departures");
+  }
+
+  static uint32_t yyyymmdd_of(const civil_date& d) {
+    return static_cast<uint32_t>(d.year) * 10000 + d.month * 100u + d.day;
+  }
+
   database::impl& db_;
   const database& owner_;
   stage_target target_;
   key256 key_;
   uint64_t staged_ = 0;
+  std::vector<std::string> departures_;
 };
 
 /// A full feed: a new generation, written as it streams, switched to at commit.
@@ -389,6 +433,7 @@ public:
     check(b.Delete(db_.h(column::meta),
                    slice(database::impl::stage_marker(target_.data_key_name))),
           "commit");
+    add_departures(b);
     rocksdb::WriteOptions wo;
     wo.sync = true;
     check(db_.db->Write(wo, &b), "commit feed");
@@ -444,6 +489,7 @@ public:
     check(batch_.Put(db_.h(column::meta), slice(target_.sequence_key),
                      slice(encode_u64(target_.sequence))),
           "commit");
+    add_departures(batch_);
     rocksdb::WriteOptions wo;
     wo.sync = true;
     check(db_.db->Write(wo, &batch_), "commit delta");
@@ -483,10 +529,7 @@ database::~database() = default;
 std::unique_ptr<database> database::open(const std::string& dir, const key256& master) {
   auto p = std::make_unique<impl>();
   p->dir = dir;
-  p->master = master;
-  p->code_key = derive_key(master, "kofu/resident-code/v1");
-  p->wrap_key = derive_key(master, "kofu/key-wrap/v1");
-  p->holds_key = derive_key(master, "kofu/holds/v1");
+  p->wrap_key = derive_key(master, wrap_key_label);
   rocksdb::DBOptions options;
   options.create_if_missing = true;
   options.create_missing_column_families = true;
@@ -504,6 +547,9 @@ std::unique_ptr<database> database::open(const std::string& dir, const key256& m
   p->db.reset(raw);
   for (size_t i = 0; i < column_count; ++i)
     p->cf[i] = p->handles[i + 1];
+  p->check_master_key();
+  p->code_key = p->data_key(keys::named_key("resident-code"), true);
+  p->holds_key = p->data_key(keys::named_key("holds"), true);
   p->sweep_generations();
   return std::unique_ptr<database>(new database(std::move(p)));
 }
@@ -667,6 +713,57 @@ void database::remove_tax_records(const std::vector<std::string>& resident_codes
   write(b, true);
 }
 
+uint64_t database::sweep_departed(const civil_date& today, uint32_t resident_days) {
+  auto cutoff = civil_from_days(days_from_civil(today) - resident_days);
+  auto upto = keys::departure_prefix() + std::to_string(
+                                           static_cast<uint32_t>(cutoff.year) * 10000
+                                           + cutoff.month * 100u + cutoff.day + 1);
+  std::vector<std::string> entries;
+  scan(column::meta, keys::departure_prefix(), upto, [&](std::string_view key, std::string_view) {
+    entries.emplace_back(key);
+    return entries.size() < departures_max;
+  });
+  if (entries.empty())
+    return 0;
+  auto gen = impl_->generation(keys::generation_residents(), nullptr);
+  auto years = loaded_tax_years();
+  write_batch b(*this);
+  uint64_t deleted = 0;
+  for (auto& entry : entries) {
+    b.del(column::meta, entry);
+    auto mac_bytes = from_hex(std::string_view(entry).substr(entry.rfind('/') + 1));
+    if (!mac_bytes || mac_bytes->size() != 32 || gen == 0)
+      continue;
+    digest256 mac{};
+    std::copy(mac_bytes->begin(), mac_bytes->end(), mac.begin());
+    auto key = keys::resident(gen, mac);
+    auto sealed = impl_->get(column::residents, key, nullptr);
+    if (!sealed)
+      continue;
+    auto plain = storage::open(impl_->data_key(keys::data_key_residents(gen), false), key, *sealed);
+    auto r = plain ? decode_resident(plain->view()) : std::nullopt;
+    // Only a resident who is still gone, and long enough, is deleted (a later feed may have
+    // brought them back).
+    if (!r || r->status == resident_status::active || !r->status_date
+        || days_from_civil(*r->status_date) + resident_days > days_from_civil(today))
+      continue;
+    b.del(column::residents, key);
+    for (auto y : years)
+      b.del(column::tax, keys::tax(y, impl_->generation(keys::generation_tax(y), nullptr), mac));
+    ++deleted;
+  }
+  write(b, true);
+  if (deleted > 0) {
+    // Physically: no file may keep the deleted records (compaction drops the deleted versions).
+    impl_->compact(column::residents, keys::resident_prefix(gen),
+                   keys::prefix_end(keys::resident_prefix(gen)));
+    for (auto y : years)
+      impl_->compact(column::tax, keys::tax_year_prefix(y),
+                     keys::prefix_end(keys::tax_year_prefix(y)));
+  }
+  return deleted;
+}
+
 void database::set_hold(std::string_view code, std::string_view reason) {
   auto key = keys::hold(code_mac(code));
   impl_->put_sync(column::holds, key, seal(impl_->holds_key, key, reason));
@@ -739,8 +836,32 @@ std::map<std::string, uint64_t> database::sizes() const {
   return out;
 }
 
-key256 database::derived_key(std::string_view label) const {
-  return derive_key(impl_->master, label);
+key256 database::named_key(std::string_view name) const {
+  return impl_->data_key(keys::named_key(name), true);
+}
+
+size_t database::rewrap_keys(const key256& new_master) {
+  auto new_wrap = derive_key(new_master, wrap_key_label);
+  rocksdb::WriteBatch b;
+  size_t n = 0;
+  std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator({}, impl_->h(column::meta)));
+  for (auto prefix : {std::string_view("dk/"), std::string_view("key/")}) {
+    for (it->Seek(slice(prefix)); it->Valid() && it->key().starts_with(slice(prefix)); it->Next()) {
+      auto name = it->key().ToString();
+      auto plain = storage::open(impl_->wrap_key, name, view(it->value()));
+      if (!plain)
+        throw storage_error("storage: key " + name + " does not unwrap; nothing was changed");
+      check(b.Put(impl_->h(column::meta), slice(name), slice(seal(new_wrap, name, plain->view()))),
+            "rewrap");
+      ++n;
+    }
+  }
+  check(it->status(), "scan keys");
+  rocksdb::WriteOptions wo;
+  wo.sync = true;
+  check(impl_->db->Write(wo, &b), "rewrap keys");
+  impl_->wrap_key = new_wrap;
+  return n;
 }
 
 const std::string& database::dir() const {

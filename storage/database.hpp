@@ -121,6 +121,11 @@ public:
   /// Deletes the tax records of these residents in every loaded year (residents who left).
   void remove_tax_records(const std::vector<std::string>& resident_codes);
 
+  /// Deletes residents who left (`moved_out`, `deceased`) at least `resident_days` before
+  /// `today`, with their tax records in every loaded year, then compacts so that no file keeps
+  /// them. Returns how many were deleted.
+  uint64_t sweep_departed(const civil_date& today, uint32_t resident_days);
+
   /// Manual issuance holds (PUT /admin/v1/holds/{code}); the reason is stored sealed.
   void set_hold(std::string_view code, std::string_view reason);
   bool lift_hold(std::string_view code);
@@ -141,8 +146,14 @@ public:
   /// Approximate bytes on disk per column family.
   std::map<std::string, uint64_t> sizes() const;
 
-  /// A key derived from the master key for one purpose (audit chain, holds).
-  key256 derived_key(std::string_view label) const;
+  /// A random key for one purpose (the audit chain, request content hashes), created at first
+  /// use and kept wrapped by the master key, so that rotating the master key re-wraps it.
+  key256 named_key(std::string_view name) const;
+
+  /// Master key rotation: re-wraps every data and named key under `new_master` in one durable
+  /// write (all or nothing); the old master key no longer opens anything. Returns the keys
+  /// re-wrapped. The caller then replaces the key file.
+  size_t rewrap_keys(const key256& new_master);
 
   const std::string& dir() const;
 

@@ -132,6 +132,18 @@ std::string certificate_day(uint32_t yyyymmdd) {
   return "certno/" + std::to_string(yyyymmdd);
 }
 
+std::string departure(uint32_t status_yyyymmdd, const digest256& code_mac) {
+  return departure_prefix() + std::to_string(status_yyyymmdd) + "/" + to_hex(code_mac);
+}
+
+std::string departure_prefix() {
+  return "departed/";
+}
+
+std::string named_key(std::string_view name) {
+  return "key/" + std::string(name);
+}
+
 std::string prefix_end(std::string prefix) {
   while (!prefix.empty()) {
     auto& last = prefix.back();

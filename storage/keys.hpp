@@ -54,6 +54,11 @@ std::string data_key_tax(int32_t fiscal_year, uint32_t generation);
 std::string sequence_residents();
 std::string sequence_tax(int32_t fiscal_year);
 std::string certificate_day(uint32_t yyyymmdd);
+/// The departure index: `departed/<status_date yyyymmdd>/<hmac(code) hex>` (meta).
+std::string departure(uint32_t status_yyyymmdd, const digest256& code_mac);
+std::string departure_prefix();
+/// A named key wrapped by the master key (`key/<name>`).
+std::string named_key(std::string_view name);
 
 /// The exclusive upper bound of all keys starting with `prefix` (prefix + 1 at the last byte that
 /// can be incremented); empty when there is none.

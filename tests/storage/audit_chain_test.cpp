@@ -12,7 +12,7 @@ namespace {
 struct chain_fixture {
   test::temp_dir dir;
   std::unique_ptr<database> db = database::open(dir.str() + "/db", key256::random());
-  key256 audit_key = db->derived_key(audit_key_label);
+  key256 audit_key = db->named_key(audit_key_name);
 
   void append(int n, const std::string& time = "2026-11-28T10:00:00.000+09:00") {
     auto state = load_audit_state(*db);

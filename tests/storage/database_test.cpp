@@ -239,3 +239,73 @@ TEST_CASE("a rollover interrupted after its crypto-erase is finished at the next
            });
   CHECK(left == 0);
 }
+
+TEST_CASE("a wrong master key is refused at open") {
+  test::temp_dir dir;
+  {
+    auto db = open_db(dir, key256::random());
+  }
+  CHECK_THROWS_WITH(open_db(dir, key256::random()), Catch::Contains("master key does not match"));
+}
+
+TEST_CASE("rotating the master key re-wraps every key; the old one opens nothing") {
+  test::temp_dir dir;
+  auto old_key = key256::random();
+  auto new_key = key256::random();
+  {
+    auto db = open_db(dir, old_key);
+    auto s = db->begin_feed(dataset::residents, std::nullopt, true, 1);
+    s->put(test::sample_resident(code_a, "甲"));
+    s->commit();
+    CHECK(db->rewrap_keys(new_key) >= 4);
+    CHECK(db->resident(*db->take_snapshot(), code_a)->name == "甲");
+  }
+  CHECK_THROWS(open_db(dir, old_key));
+  auto db = open_db(dir, new_key);
+  CHECK(db->resident(*db->take_snapshot(), code_a)->name == "甲");
+}
+
+TEST_CASE("residents who left are deleted with their tax records after resident_days") {
+  test::temp_dir dir;
+  auto db = open_db(dir, key256::random());
+  auto gone = test::sample_resident(code_a, "甲");
+  gone.status = resident_status::moved_out;
+  gone.status_date = civil_date{2026, 11, 1};
+  {
+    auto s = db->begin_feed(dataset::residents, std::nullopt, true, 1);
+    s->put(gone);
+    s->put(test::sample_resident(code_b, "乙"));
+    s->commit();
+    auto t = db->begin_feed(dataset::tax, 2025, true, 1);
+    t->put(test::sample_tax(code_a, 2025, 1));
+    t->put(test::sample_tax(code_b, 2025, 2));
+    t->commit();
+  }
+  CHECK(db->sweep_departed(civil_date{2026, 11, 30}, 30) == 0);
+  CHECK(db->resident(*db->take_snapshot(), code_a).has_value());
+  CHECK(db->sweep_departed(civil_date{2026, 12, 1}, 30) == 1);
+  auto snap = db->take_snapshot();
+  CHECK_FALSE(db->resident(*snap, code_a).has_value());
+  CHECK_FALSE(db->tax(*snap, 2025, code_a).has_value());
+  CHECK(db->resident(*snap, code_b).has_value());
+  CHECK(db->tax(*snap, 2025, code_b).has_value());
+  CHECK(db->sweep_departed(civil_date{2026, 12, 2}, 30) == 0);
+}
+
+TEST_CASE("a resident who came back is not deleted by an old departure") {
+  test::temp_dir dir;
+  auto db = open_db(dir, key256::random());
+  auto gone = test::sample_resident(code_a, "甲");
+  gone.status = resident_status::moved_out;
+  gone.status_date = civil_date{2026, 1, 1};
+  {
+    auto s = db->begin_feed(dataset::residents, std::nullopt, true, 1);
+    s->put(gone);
+    s->commit();
+    auto d = db->begin_feed(dataset::residents, std::nullopt, false, 2);
+    d->put(test::sample_resident(code_a, "甲"));
+    d->commit();
+  }
+  CHECK(db->sweep_departed(civil_date{2026, 12, 1}, 30) == 0);
+  CHECK(db->resident(*db->take_snapshot(), code_a).has_value());
+}
