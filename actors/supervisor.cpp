@@ -22,7 +22,7 @@ void start_child(caf::stateful_actor<supervisor_state>* self, supervisor_state::
   auto handle = caf::actor_cast<caf::actor>(ptr);
   self->monitor(handle);
   c.addr = handle.address();
-  c.handle = handle;
+  self->state.live->insert_or_assign(c.spec.name, handle);
   self->system().registry().put(c.spec.registry_name, ptr);
 }
 
@@ -33,13 +33,14 @@ caf::behavior supervisor(caf::stateful_actor<supervisor_state>* self, node_conte
   self->state.ctx = ctx;
   // Children are monitored, not linked (a link would take the supervisor down with a child that
   // was killed): they are stopped here when the supervisor ends, whatever the reason.
-  self->attach_functor([=](const caf::error&) {
-    for (auto& c : self->state.children)
-      if (c.handle)
-        caf::anon_send_exit(c.handle, caf::exit_reason::user_shutdown);
+  // The functor runs after the state is gone: it owns its own reference to the live handles.
+  self->attach_functor([live = self->state.live](const caf::error&) {
+    for (auto& [name, handle] : *live)
+      caf::anon_send_exit(handle, caf::exit_reason::user_shutdown);
+    live->clear();
   });
   for (auto& spec : specs)
-    self->state.children.push_back({std::move(spec), {}, {}, {}});
+    self->state.children.push_back({std::move(spec), {}, {}});
   for (auto& c : self->state.children)
     start_child(self, c);
   self->set_down_handler([=](caf::down_msg& dm) {

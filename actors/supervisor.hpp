@@ -6,6 +6,8 @@
 // an error naming the actor. One-for-one: a restart touches no other actor.
 
 #include <deque>
+#include <map>
+#include <memory>
 #include <functional>
 #include <string>
 #include <vector>
@@ -29,10 +31,12 @@ struct supervisor_state {
   struct child {
     child_spec spec;
     caf::actor_addr addr;
-    caf::actor handle;
     std::deque<int64_t> restarts_ms;
   };
   std::vector<child> children;
+  /// The current handle of each child, by name; shared with the exit functor.
+  std::shared_ptr<std::map<std::string, caf::actor>> live
+    = std::make_shared<std::map<std::string, caf::actor>>();
   static inline const char* name = "supervisor";
 };
 
