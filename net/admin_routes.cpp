@@ -15,6 +15,7 @@
 #include "actors/catalogue.hpp"
 #include "messages/clock.hpp"
 #include "messages/error.hpp"
+#include "net/problem.hpp"
 #include "storage/audit_chain.hpp"
 #include "storage/ledger.hpp"
 
@@ -40,20 +41,8 @@ struct caller {
   config::admin_role role = config::admin_role::viewer;
 };
 
-http_response problem(ec code, std::string_view detail = {}) {
-  json j = {{"type", "about:blank"},
-            {"title", problem_title(code)},
-            {"status", http_status(code)},
-            {"code", problem_code(code)}};
-  if (!detail.empty())
-    j["detail"] = detail;
-  http_response r;
-  r.status = static_cast<unsigned>(http_status(code));
-  r.headers = {{"Content-Type", "application/problem+json"}, {"Cache-Control", "no-store"}};
-  if (code == ec::unauthorized)
-    r.headers.push_back({"WWW-Authenticate", "Bearer"});
-  r.body = j.dump();
-  return r;
+http_response admin_error(ec code, std::string_view detail = {}) {
+  return net::problem(code, {{"detail", detail}});
 }
 
 http_response json_response(unsigned status, const json& j) {
@@ -223,12 +212,12 @@ std::optional<caller> admit(node_context& ctx, const http_request& req, const re
   auto who = authenticate(ctx, req);
   if (!who) {
     audit_refusal(ctx, "unknown", ec::unauthorized, req);
-    refusal = problem(ec::unauthorized);
+    refusal = admin_error(ec::unauthorized);
     return std::nullopt;
   }
   if (res.r->role == role_needed::operator_ && who->role != config::admin_role::operator_) {
     audit_refusal(ctx, who->name, ec::forbidden, req);
-    refusal = problem(ec::forbidden);
+    refusal = admin_error(ec::forbidden);
     return std::nullopt;
   }
   return who;
@@ -324,21 +313,21 @@ std::optional<std::string> reason_of(const http_request& req) {
 http_response feeds_from_inbox(node_context& ctx, const caller& who, const http_request& req) {
   auto j = body_json(req);
   if (!j || !j->contains("path") || !(*j)["path"].is_string())
-    return problem(ec::bad_request, "expected {\"path\": \"<file name in the inbox>\"}");
+    return admin_error(ec::bad_request, "expected {\"path\": \"<file name in the inbox>\"}");
   auto name = (*j)["path"].get<std::string>();
   auto& inbox = ctx.cfg.feeds.inbox_dir;
   if (inbox.empty())
-    return problem(ec::conflict, "no inbox folder is configured");
+    return admin_error(ec::conflict, "no inbox folder is configured");
   if (name.empty() || name.find('/') != std::string::npos || name == "." || name == "..")
-    return problem(ec::bad_request, "path must name a file in the inbox folder");
+    return admin_error(ec::bad_request, "path must name a file in the inbox folder");
   auto full = inbox + "/" + name;
   std::error_code e;
   if (!std::filesystem::is_regular_file(full, e))
-    return problem(ec::not_found, "no such file in the inbox folder");
+    return admin_error(ec::not_found, "no such file in the inbox folder");
   auto id = ctx.feeds.create("inbox", who.name);
   auto ingestor = caf::actor_cast<feed_actor>(ctx.system->registry().get(feeds_name::value));
   if (!ingestor)
-    return problem(ec::internal_error, "feed ingestion is not running");
+    return admin_error(ec::internal_error, "feed ingestion is not running");
   caf::anon_send(ingestor, ingest_atom::value, feed_job{id, full, who.name});
   audit_action(ctx, who, "feed_submitted", "ok", "feed " + std::to_string(id) + " from inbox");
   return json_response(202, {{"feed_id", id}});
@@ -355,30 +344,30 @@ http_response feed_one(node_context& ctx, const std::string& id_text) {
   uint64_t id = 0;
   auto [end, errc] = std::from_chars(id_text.data(), id_text.data() + id_text.size(), id);
   if (errc != std::errc{} || end != id_text.data() + id_text.size())
-    return problem(ec::not_found);
+    return admin_error(ec::not_found);
   auto s = ctx.feeds.get(id);
   if (!s)
-    return problem(ec::not_found);
+    return admin_error(ec::not_found);
   return json_response(200, feed_json(*s));
 }
 
 http_response rollover(node_context& ctx, const caller& who, const http_request& req) {
   auto j = body_json(req);
   if (!j || !j->contains("fiscal_year") || !(*j)["fiscal_year"].is_number_integer())
-    return problem(ec::bad_request, "expected {\"fiscal_year\": <year>}");
+    return admin_error(ec::bad_request, "expected {\"fiscal_year\": <year>}");
   auto year = (*j)["fiscal_year"].get<int64_t>();
   if (year < 1989 || year > 9999)
-    return problem(ec::bad_request, "fiscal_year out of range");
+    return admin_error(ec::bad_request, "fiscal_year out of range");
   auto y = static_cast<int32_t>(year);
   auto loaded = ctx.db->loaded_tax_years();
   if (std::find(loaded.begin(), loaded.end(), y) == loaded.end()) {
     audit_action(ctx, who, "rollover", "refused", "no tax feed loaded for " + std::to_string(y));
-    return problem(ec::conflict, "no tax feed is loaded for that fiscal year");
+    return admin_error(ec::conflict, "no tax feed is loaded for that fiscal year");
   }
   auto open = ctx.db->open_fiscal_year();
   if (open && y < *open) {
     audit_action(ctx, who, "rollover", "refused", "earlier than the open year");
-    return problem(ec::conflict, "the fiscal year is earlier than the year open now");
+    return admin_error(ec::conflict, "the fiscal year is earlier than the year open now");
   }
   auto started = now_ms();
   auto result = ctx.db->rollover(y, ctx.cfg.retention.fiscal_years);
@@ -400,7 +389,7 @@ http_response rollover(node_context& ctx, const caller& who, const http_request&
 http_response suspend(node_context& ctx, const caller& who, const http_request& req) {
   auto reason = reason_of(req);
   if (!reason)
-    return problem(ec::bad_request, "expected {\"reason\": \"...\"}");
+    return admin_error(ec::bad_request, "expected {\"reason\": \"...\"}");
   ctx.service.suspend(*reason);
   ctx.metrics.set("kofu_service_suspended", "", 1);
   audit_action(ctx, who, "service_suspended", "ok");
@@ -417,10 +406,10 @@ http_response resume(node_context& ctx, const caller& who) {
 http_response hold_put(node_context& ctx, const caller& who, const std::string& code,
                        const http_request& req) {
   if (!is_resident_code(code))
-    return problem(ec::bad_request, "resident_code must be 11 digits");
+    return admin_error(ec::bad_request, "resident_code must be 11 digits");
   auto reason = reason_of(req);
   if (!reason)
-    return problem(ec::bad_request, "expected {\"reason\": \"...\"}");
+    return admin_error(ec::bad_request, "expected {\"reason\": \"...\"}");
   ctx.db->set_hold(code, *reason);
   auto e = audit_event(who.name, "hold_set", "ok");
   e.subject = ctx.subject_of(code);
@@ -430,9 +419,9 @@ http_response hold_put(node_context& ctx, const caller& who, const std::string& 
 
 http_response hold_delete(node_context& ctx, const caller& who, const std::string& code) {
   if (!is_resident_code(code))
-    return problem(ec::bad_request, "resident_code must be 11 digits");
+    return admin_error(ec::bad_request, "resident_code must be 11 digits");
   if (!ctx.db->lift_hold(code))
-    return problem(ec::not_found, "no manual hold for that resident");
+    return admin_error(ec::not_found, "no manual hold for that resident");
   auto e = audit_event(who.name, "hold_lifted", "ok");
   e.subject = ctx.subject_of(code);
   audit_later(*ctx.system, audit_batch{{std::move(e)}, {}});
@@ -443,12 +432,12 @@ http_response ledger(node_context& ctx, const http_request& req) {
   auto q = query_of(req.target);
   auto day = parse_civil_date(q["date"]);
   if (!day)
-    return problem(ec::bad_request, "date must be YYYY-MM-DD");
+    return admin_error(ec::bad_request, "date must be YYYY-MM-DD");
   auto rows = storage::ledger_day(*ctx.db, *day);
   if (q["format"] == "csv")
     return text_response(200, "text/csv; charset=utf-8", storage::ledger_csv(rows));
   if (!q["format"].empty() && q["format"] != "json")
-    return problem(ec::bad_request, "format must be json or csv");
+    return admin_error(ec::bad_request, "format must be json or csv");
   return text_response(200, "application/json", storage::ledger_json(*day, rows));
 }
 
@@ -468,13 +457,13 @@ http_response audit(node_context& ctx, const http_request& req) {
   auto from = audit_bound(q["from"]);
   auto to = audit_bound(q["to"]);
   if (!from || !to)
-    return problem(ec::bad_request, "from and to must be dates or RFC 3339 times");
+    return admin_error(ec::bad_request, "from and to must be dates or RFC 3339 times");
   size_t limit = audit_limit_default;
   if (!q["limit"].empty()) {
     auto& l = q["limit"];
     auto [end, errc] = std::from_chars(l.data(), l.data() + l.size(), limit);
     if (errc != std::errc{} || end != l.data() + l.size() || limit == 0 || limit > audit_limit_max)
-      return problem(ec::bad_request, "limit must be 1 to 10000");
+      return admin_error(ec::bad_request, "limit must be 1 to 10000");
   }
   auto entries = json::array();
   for (auto& e : storage::query_audit(*ctx.db, *from, *to, q["request_id"], limit))
@@ -534,7 +523,7 @@ void serve(caf::event_based_actor* self, node_context_ptr ctx, caller who, resol
     if (p == "/admin/v1/sessions") {
       auto mgr = caf::actor_cast<issuance_actor>(c.system->registry().get(issuance_name::value));
       if (!mgr)
-        return done(problem(ec::internal_error, "issuance manager is not running"));
+        return done(admin_error(ec::internal_error, "issuance manager is not running"));
       self->request(mgr, actor_call_timeout, status_atom::value)
         .then(
           [=](std::vector<session_info>& live) {
@@ -551,13 +540,13 @@ void serve(caf::event_based_actor* self, node_context_ptr ctx, caller who, resol
                                       {"by_age", {{"under_1s", young}, {"over_1s", old}}},
                                       {"oldest_ms", oldest_ms}}));
           },
-          [=](caf::error&) { done(problem(ec::internal_error)); });
+          [=](caf::error&) { done(admin_error(ec::internal_error)); });
       return;
     }
     if (p == "/admin/v1/sample-certificate") {
       auto pool = caf::actor_cast<render_actor>(c.system->registry().get(render_name::value));
       if (!pool)
-        return done(problem(ec::internal_error, "render pool is not running"));
+        return done(admin_error(ec::internal_error, "render pool is not running"));
       self->request(pool, actor_call_timeout, sample_atom::value)
         .then(
           [=](rendered_pdf& pdf) {
@@ -567,12 +556,12 @@ void serve(caf::event_based_actor* self, node_context_ptr ctx, caller who, resol
             r.body.assign(pdf.bytes.view());
             done(std::move(r));
           },
-          [=](caf::error&) { done(problem(ec::internal_error, "rendering the sample failed")); });
+          [=](caf::error&) { done(admin_error(ec::internal_error, "rendering the sample failed")); });
       return;
     }
-    done(problem(ec::not_found));
+    done(admin_error(ec::not_found));
   } catch (const std::exception&) {
-    done(problem(ec::internal_error));
+    done(admin_error(ec::internal_error));
   }
 }
 
@@ -621,7 +610,7 @@ http_server::route_policy admin_policy(node_context_ptr ctx) {
     auto id = ctx->feeds.create("upload", who->name);
     auto ingestor = caf::actor_cast<feed_actor>(ctx->system->registry().get(feeds_name::value));
     if (!ingestor)
-      return body_policy::reject(problem(ec::internal_error, "feed ingestion is not running"));
+      return body_policy::reject(admin_error(ec::internal_error, "feed ingestion is not running"));
     caf::anon_send(ingestor, ingest_atom::value, feed_job{id, {}, who->name});
     audit_action(*ctx, *who, "feed_submitted", "ok", "feed " + std::to_string(id) + " upload");
     // The handler learns the id from this header, which the server hands back unchanged.
@@ -634,7 +623,7 @@ http_server::handler admin_handler(node_context_ptr ctx) {
   return [ctx](http_request req, responder reply) {
     auto res = resolve(req);
     if (!res.r) {
-      auto r = problem(res.path_known ? ec::method_not_allowed : ec::not_found);
+      auto r = admin_error(res.path_known ? ec::method_not_allowed : ec::not_found);
       return void(reply.send(std::move(r)));
     }
     if (res.r->pattern == "/healthz")

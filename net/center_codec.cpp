@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "messages/clock.hpp"
+#include "net/problem.hpp"
 #include "storage/crypto.hpp"
 
 namespace kofu::net {
@@ -181,21 +182,7 @@ public:
 
   http_response encode_error(ec code, std::string_view request_id, std::string_view field,
                              int retry_after_s) const override {
-    nlohmann::json j = {{"type", "about:blank"},
-                        {"title", problem_title(code)},
-                        {"status", http_status(code)},
-                        {"code", problem_code(code)}};
-    if (!request_id.empty())
-      j["request_id"] = request_id;
-    if (!field.empty())
-      j["field"] = field;
-    http_response r;
-    r.status = static_cast<unsigned>(http_status(code));
-    r.headers = {{"Content-Type", "application/problem+json"}, {"Cache-Control", "no-store"}};
-    if (retry_after_s > 0)
-      r.headers.push_back({"Retry-After", std::to_string(retry_after_s)});
-    r.body = j.dump();
-    return r;
+    return problem(code, {{"request_id", request_id}, {"field", field}}, retry_after_s);
   }
 
   http_response encode_no_content() const override {

@@ -200,52 +200,41 @@ struct database::impl {
     sweep_orphan_ranges();
   }
 
+  /// Destroys each generation of `c` (its keys share their first `prefix_bytes`) whose data key,
+  /// named by `key_name_of(first key)`, is gone. One seek per generation, not one per record.
+  template <class KeyNameOf>
+  void destroy_dead_generations(column c, size_t prefix_bytes, KeyNameOf key_name_of) {
+    std::vector<std::string> dead;
+    std::unique_ptr<rocksdb::Iterator> it(db->NewIterator({}, h(c)));
+    for (it->SeekToFirst(); it->Valid();) {
+      auto k = view(it->key());
+      if (k.size() < prefix_bytes)
+        break;
+      auto prefix = std::string(k.substr(0, prefix_bytes));
+      if (!get(column::meta, key_name_of(k), nullptr))
+        dead.push_back(prefix);
+      auto end = keys::prefix_end(prefix);
+      if (end.empty())
+        break;
+      it->Seek(end);
+    }
+    check(it->status(), "scan " + std::string(column_name(c)));
+    it.reset();
+    for (auto& p : dead)
+      destroy_range(c, p, keys::prefix_end(p));
+  }
+
   /// Records whose data key is gone (a crash between a rollover's crypto-erase and its range
   /// deletion, or in a retirement) cannot be read: finish destroying them. Walks the key space
   /// by prefix jumps, so it costs one seek per generation, not one per record.
   void sweep_orphan_ranges() {
     auto live_key = [&](const std::string& name) { return get(column::meta, name, nullptr); };
-    std::vector<std::string> dead_prefixes;
-    {
-      std::unique_ptr<rocksdb::Iterator> it(db->NewIterator({}, h(column::residents)));
-      for (it->SeekToFirst(); it->Valid();) {
-        auto k = view(it->key());
-        if (k.size() < 4)
-          break;
-        auto gen = keys::read_u32(k, 0);
-        auto prefix = keys::resident_prefix(gen);
-        if (!live_key(keys::data_key_residents(gen)))
-          dead_prefixes.push_back(prefix);
-        auto end = keys::prefix_end(prefix);
-        if (end.empty())
-          break;
-        it->Seek(end);
-      }
-      check(it->status(), "scan residents");
-    }
-    for (auto& p : dead_prefixes)
-      destroy_range(column::residents, p, keys::prefix_end(p));
-    dead_prefixes.clear();
-    {
-      std::unique_ptr<rocksdb::Iterator> it(db->NewIterator({}, h(column::tax)));
-      for (it->SeekToFirst(); it->Valid();) {
-        auto k = view(it->key());
-        if (k.size() < 8)
-          break;
-        auto year = static_cast<int32_t>(keys::read_u32(k, 0));
-        auto gen = keys::read_u32(k, 4);
-        auto prefix = keys::tax_prefix(year, gen);
-        if (!live_key(keys::data_key_tax(year, gen)))
-          dead_prefixes.push_back(prefix);
-        auto end = keys::prefix_end(prefix);
-        if (end.empty())
-          break;
-        it->Seek(end);
-      }
-      check(it->status(), "scan tax");
-    }
-    for (auto& p : dead_prefixes)
-      destroy_range(column::tax, p, keys::prefix_end(p));
+    destroy_dead_generations(column::residents, 4, [](std::string_view k) {
+      return keys::data_key_residents(keys::read_u32(k, 0));
+    });
+    destroy_dead_generations(column::tax, 8, [](std::string_view k) {
+      return keys::data_key_tax(static_cast<int32_t>(keys::read_u32(k, 0)), keys::read_u32(k, 4));
+    });
     // Generation pointers of years whose key is gone: the year was being destroyed.
     std::vector<std::string> dead_pointers;
     {
