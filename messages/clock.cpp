@@ -87,6 +87,28 @@ bool is_rfc3339(std::string_view s) {
   return num(s, pos + 1, 2) <= 23 && num(s, pos + 4, 2) <= 59;
 }
 
+std::optional<int64_t> parse_rfc3339_ms(std::string_view s) {
+  if (!is_rfc3339(s))
+    return std::nullopt;
+  auto day = parse_civil_date(s.substr(0, 10));
+  int64_t ms = days_from_civil(*day) * day_ms + num(s, 11, 2) * 3'600'000LL
+               + num(s, 14, 2) * 60'000LL + num(s, 17, 2) * 1000LL;
+  size_t pos = 19;
+  if (s[pos] == '.') {
+    int64_t frac = 0, digits_read = 0;
+    for (++pos; pos < s.size() && s[pos] >= '0' && s[pos] <= '9'; ++pos, ++digits_read)
+      if (digits_read < 3)
+        frac = frac * 10 + (s[pos] - '0');
+    for (; digits_read < 3; ++digits_read)
+      frac *= 10;
+    ms += frac;
+  }
+  if (s[pos] == 'Z' || s[pos] == 'z')
+    return ms;
+  int64_t offset = (num(s, pos + 1, 2) * 60 + num(s, pos + 4, 2)) * 60'000LL;
+  return s[pos] == '+' ? ms - offset : ms + offset;
+}
+
 std::optional<int64_t> jst_day_start_ms(std::string_view date) {
   auto d = parse_civil_date(date);
   if (!d)

@@ -34,6 +34,9 @@ uint32_t yyyymmdd(const civil_date& d);
 /// True for an RFC 3339 date-time with a time offset (`Z` or `±HH:MM`), fractions allowed.
 bool is_rfc3339(std::string_view text);
 
+/// The instant of an RFC 3339 date-time (any offset), in epoch milliseconds; nullopt if invalid.
+std::optional<int64_t> parse_rfc3339_ms(std::string_view text);
+
 /// Parses `YYYY-MM-DD` as a JST day and returns its first millisecond; nullopt when invalid.
 std::optional<int64_t> jst_day_start_ms(std::string_view date);
 

@@ -430,7 +430,8 @@ http_response hold_delete(node_context& ctx, const caller& who, const std::strin
 
 http_response ledger(node_context& ctx, const http_request& req) {
   auto q = query_of(req.target);
-  auto day = parse_civil_date(q["date"]);
+  // Without a date: today in the service's time zone.
+  auto day = q["date"].empty() ? std::optional(jst_date(ctx.clock())) : parse_civil_date(q["date"]);
   if (!day)
     return admin_error(ec::bad_request, "date must be YYYY-MM-DD");
   auto rows = storage::ledger_day(*ctx.db, *day);
@@ -447,8 +448,9 @@ std::optional<std::string> audit_bound(const std::string& v) {
     return std::string{};
   if (auto ms = jst_day_start_ms(v))
     return format_jst(*ms);
-  if (is_rfc3339(v))
-    return v;
+  // Stored times are JST text, which sorts as time: bring any offset to it.
+  if (auto ms = parse_rfc3339_ms(v))
+    return format_jst(*ms);
   return std::nullopt;
 }
 
