@@ -4,9 +4,13 @@
 # make bench runs the long benchmarks (not part of make test).
 
 BUILD ?= build
-BUILD_TYPE ?= RelWithDebInfo
+BUILD_TYPE ?= Release
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
+
+# ccache: hits across clones of the repository, and with the precompiled headers.
+export CCACHE_BASEDIR := $(CURDIR)
+export CCACHE_SLOPPINESS := pch_defines,time_macros,include_file_mtime,include_file_ctime
 
 .PHONY: all bootstrap configure build demo test bench clean
 

@@ -3,6 +3,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <ctime>
 #include <regex>
 
 #include "node_fixture.hpp"
@@ -41,8 +42,8 @@ std::string with_sequence(std::string feed, int sequence) {
 
 } // namespace
 
-TEST_CASE("Admin authentication: 401 without or with an unknown token, 403 for a viewer doing "
-          "operator work; /healthz and /readyz need none", "[integration]") {
+TEST_CASE("Admin authentication: 401 without or with an unknown token and 403 for a viewer doing "
+          "operator work - /healthz and /readyz need none", "[integration]") {
   node n({.rollover = false});
   struct ep {
     std::string method, target;
@@ -145,7 +146,7 @@ TEST_CASE("Admin authentication: 401 without or with an unknown token, 403 for a
   CHECK(n.issue({.request_id = n.next_request_id(), .resident_code = p.code}).status == 200);
 }
 
-TEST_CASE("A rejected feed changes nothing: wrong checksum, stale sequence", "[integration]") {
+TEST_CASE("A rejected feed changes nothing: wrong checksum or stale sequence", "[integration]") {
   node n;
   auto x = n.people().one([](const person& p) {
     return issuable_plain(p) && p.raw_line.ends_with(",active,,")
@@ -190,7 +191,7 @@ TEST_CASE("A rejected feed changes nothing: wrong checksum, stale sequence", "[i
   CHECK(feeds[0].value("state", "") == "rejected");
 }
 
-TEST_CASE("A restart keeps the data, continues the certificate numbers and the audit chain",
+TEST_CASE("A restart keeps the data and continues the certificate numbers and the audit chain",
           "[integration]") {
   node n;
   auto people = n.people().pick(issuable_plain, 2);
@@ -199,7 +200,9 @@ TEST_CASE("A restart keeps the data, continues the certificate numbers and the a
   REQUIRE(a.status == 200);
   auto status_before = n.admin_json("GET", "/admin/v1/status");
 
-  CHECK(n.stop() == 0);
+  auto rc = n.stop();
+  INFO("kofud log:\n" << n.log());
+  CHECK(rc == 0); // a clean stop
   n.start();
   auto status_after = n.admin_json("GET", "/admin/v1/status");
   CHECK(status_after.at("residents") == status_before.at("residents"));
@@ -224,4 +227,28 @@ TEST_CASE("A restart keeps the data, continues the certificate numbers and the a
   auto verify = n.admin_json("GET", "/admin/v1/audit/verify");
   CHECK(verify.value("ok", false));
   CHECK(verify.value("entries", 0) > 0);
+}
+
+TEST_CASE("Outside service hours the center gets 503 service_suspended - outcome reports are "
+          "always accepted", "[integration]") {
+  // A one-hour window that does not hold the present hour (JST).
+  std::time_t t = std::time(nullptr) + 9 * 3600;
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  int open = tm.tm_hour < 20 ? tm.tm_hour + 2 : 1;
+  auto hh = [](int h) { return (h < 10 ? "0" : "") + std::to_string(h) + ":00"; };
+  node n({.conf = {{"service", "open", hh(open)}, {"service", "close", hh(open + 1)}}});
+  auto p = n.people().one(issuable_plain);
+  auto r = n.issue({.request_id = n.next_request_id(), .resident_code = p.code});
+  INFO(r.body);
+  CHECK(r.status == 503);
+  CHECK(json::parse(r.body, nullptr, false).value("code", "") == "service_suspended");
+  CHECK(r.header("Retry-After").has_value());
+  http_client c(n.center_options());
+  auto o = n.outcome(c, n.next_request_id("never"), "printed");
+  CHECK(o.status == 404);
+  CHECK(json::parse(o.body, nullptr, false).value("code", "") == "unknown_request");
+  // Precedence: 400 before 503.
+  auto bad = n.issue({.request_id = n.next_request_id(), .resident_code = "1"});
+  CHECK(bad.status == 400);
 }

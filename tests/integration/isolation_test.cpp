@@ -109,8 +109,24 @@ TEST_CASE("A certificate is built only from the data of the resident named in it
           "two requests arriving together never mix", "[integration]") {
   node n;
   // Persons with names that do not contain each other, with plain names (main font).
-  auto candidates = n.people().pick([](const person& p) { return p.issuable() && p.plain_name(); },
-                                    16);
+  std::vector<person> candidates;
+  std::set<std::string> name_words, addresses;
+  for (auto& p : n.people().persons) {
+    if (!p.issuable() || !p.plain_name() || p.address_jan1.empty())
+      continue;
+    auto w = words(p.name);
+    bool fresh = !addresses.contains(p.address_jan1);
+    for (auto& x : w)
+      fresh = fresh && !name_words.contains(x);
+    if (!fresh)
+      continue;
+    name_words.insert(w.begin(), w.end());
+    addresses.insert(p.address_jan1);
+    candidates.push_back(p);
+    if (candidates.size() == 16)
+      break;
+  }
+  REQUIRE(candidates.size() == 16);
   const size_t pairs_max = 500;
   const auto time_budget = std::chrono::seconds(30);
   struct result {
@@ -179,10 +195,11 @@ TEST_CASE("A certificate is built only from the data of the resident named in it
       auto& self = candidates[r.self];
       auto& other = candidates[r.other];
       INFO("self " << self.index << " other " << other.index);
-      CHECK(text.find(squeeze(self.name)) != std::string::npos);
+      CHECK(has_name(text, self.name));
       CHECK(text.find(squeeze(self.address_jan1)) != std::string::npos);
       CHECK(text.find(r.number) != std::string::npos);
-      CHECK(text.find(squeeze(other.name)) == std::string::npos);
+      for (auto& w : words(other.name))
+        CHECK(text.find(w) == std::string::npos);
       CHECK(text.find(squeeze(other.address_jan1)) == std::string::npos);
       ++checked;
     }
@@ -260,36 +277,64 @@ TEST_CASE("An issuance hold applies at once: a manual hold (PUT /admin/v1/holds)
   }
 }
 
-TEST_CASE("Every request is answered within issuance.deadline_ms; one that cannot finish is "
+TEST_CASE("Every request is answered within issuance.deadline_ms - one that cannot finish is "
           "aborted as a whole", "[integration]") {
-  node n({.conf = {{"issuance", "deadline_ms", "10"}}});
+  // The shortest deadline the config allows, one render worker, and bursts of requests at once:
+  // the later ones of a burst cannot be rendered in time.
+  node n({.conf = {{"issuance", "deadline_ms", "10"}, {"render", "workers", "1"}}});
   auto people = n.people().pick([](const person& p) { return p.issuable(); }, 5);
-  http_client c(n.center_options());
   std::vector<std::pair<std::string, std::string>> failed; // request_id, resident_code
-  int errors = 0;
-  for (int i = 0; i < 20; ++i) {
-    auto rid = n.next_request_id();
-    auto started = clock_type::now();
-    auto r = n.issue(c, {.request_id = rid, .resident_code = people[i % 5].code});
-    auto took = clock_type::now() - started;
-    INFO("status " << r.status << " " << r.body.substr(0, 200));
-    if (r.status == 200) {
-      CHECK(r.body.starts_with("%PDF"));
-      continue;
+  int errors = 0, answered = 0;
+  const int burst = 12;
+  for (int round = 0; round < 10 && errors == 0; ++round) {
+    start_gate gate(burst);
+    std::vector<http_client_response> out(burst);
+    std::vector<std::string> rids(burst), errs(burst);
+    std::vector<clock_type::duration> took(burst);
+    std::vector<std::thread> threads;
+    for (int t = 0; t < burst; ++t) {
+      rids[t] = n.next_request_id();
+      threads.emplace_back([&, t] {
+        try {
+          http_client c(n.center_options());
+          c.connect();
+          gate.arrive_and_wait();
+          auto started = clock_type::now();
+          out[t] = n.issue(c, {.request_id = rids[t], .resident_code = people[t % 5].code});
+          took[t] = clock_type::now() - started;
+        } catch (const std::exception& e) {
+          errs[t] = e.what();
+          gate.abort();
+        }
+      });
     }
-    ++errors;
-    failed.emplace_back(rid, people[i % 5].code);
-    CHECK(r.status == 500);
-    CHECK(code_of(r) == "internal_error");
-    CHECK_FALSE(r.body.starts_with("%PDF"));
-    CHECK(std::string(*r.header("Content-Type")) == "application/problem+json");
-    CHECK(took < std::chrono::seconds(5));
+    for (auto& th : threads)
+      th.join();
+    for (int t = 0; t < burst; ++t) {
+      auto& r = out[t];
+      INFO("error " << errs[t] << " status " << r.status << " " << r.body.substr(0, 200));
+      REQUIRE(errs[t].empty());
+      ++answered;
+      CHECK(took[t] < std::chrono::seconds(5));
+      if (r.status == 200) {
+        CHECK(r.body.starts_with("%PDF"));
+        continue;
+      }
+      ++errors;
+      failed.emplace_back(rids[t], people[t % 5].code);
+      CHECK(r.status == 500);
+      CHECK(code_of(r) == "internal_error");
+      CHECK_FALSE(r.body.starts_with("%PDF"));
+      CHECK(std::string(r.header("Content-Type").value_or("")) == "application/problem+json");
+    }
   }
-  CHECK(errors > 0);
+  WARN("deadline: " << errors << " of " << answered << " requests timed out");
+  REQUIRE(errors > 0);
   // The node keeps serving.
   CHECK(n.alive());
   CHECK(n.admin("GET", "/healthz", "").status == 200);
   // For every aborted request: no issuance that was not undone.
+  http_client c(n.center_options());
   for (auto& [rid, code] : failed) {
     CHECK(n.wait_audit(rid, [](const json& entries) {
       int issued = 0, aborted = 0;

@@ -46,7 +46,7 @@ std::optional<std::string> find_plaintext(const std::string& root,
 
 } // namespace
 
-TEST_CASE("integration: no personal data on disk or in logs; a rolled-over year is gone") {
+TEST_CASE("No personal data on disk or in logs and a rolled-over year is gone", "[integration]") {
   node n({.count = 120});
   // Issue a few certificates, so sessions, ledger and audit have been written.
   auto people = n.people().pick([](const person& p) { return p.issuable(); }, 5);

@@ -180,6 +180,38 @@ std::string squeeze(const std::string& text) {
   return out;
 }
 
+std::vector<std::string> words(const std::string& text) {
+  std::vector<std::string> out;
+  std::string word;
+  for (size_t i = 0; i < text.size(); ++i) {
+    bool ideographic_space = i + 2 < text.size() && static_cast<unsigned char>(text[i]) == 0xE3
+                             && static_cast<unsigned char>(text[i + 1]) == 0x80
+                             && static_cast<unsigned char>(text[i + 2]) == 0x80;
+    if (text[i] == ' ' || ideographic_space) {
+      if (!word.empty())
+        out.push_back(std::move(word));
+      word.clear();
+      if (ideographic_space)
+        i += 2;
+      continue;
+    }
+    word += text[i];
+  }
+  if (!word.empty())
+    out.push_back(std::move(word));
+  return out;
+}
+
+bool has_name(const std::string& flat_text, const std::string& name) {
+  auto w = words(name);
+  if (w.empty())
+    return false;
+  for (auto& x : w)
+    if (flat_text.find(x) == std::string::npos)
+      return false;
+  return true;
+}
+
 std::vector<std::string> split_csv(const std::string& line) {
   std::vector<std::string> out;
   std::string field;
@@ -466,7 +498,7 @@ int node::stop() {
     auto r = waitpid(pid_, &status, WNOHANG);
     if (r == pid_) {
       pid_ = -1;
-      return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+      return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }

@@ -51,6 +51,12 @@ std::string pdftotext(const std::string& pdf, const std::string& tmp_dir);
 /// `text` with every kind of white space (ASCII and U+3000) removed.
 std::string squeeze(const std::string& text);
 
+/// The words of a text separated by U+3000 or ASCII spaces (a name's surname and given name: the
+/// certificate places them apart, so text extraction need not keep them together).
+std::vector<std::string> words(const std::string& text);
+/// Every word of `name` is in `text` (squeezed).
+bool has_name(const std::string& flat_text, const std::string& name);
+
 /// Splits one RFC 4180 CSV line into fields.
 std::vector<std::string> split_csv(const std::string& line);
 

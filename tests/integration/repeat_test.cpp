@@ -48,8 +48,8 @@ audit_summary summarize(const json& entries) {
 
 } // namespace
 
-TEST_CASE("Repeated request_id: same content gets the same certificate, different content or "
-          "after an outcome is 409 request_conflict, concurrent repeats never do the work twice",
+TEST_CASE("Repeated request_id: same content gets the same certificate - different content or "
+          "after an outcome is 409 request_conflict - concurrent repeats never do the work twice",
           "[integration]") {
   node n;
   auto people = n.people().pick(issuable_plain, 3);
@@ -134,8 +134,8 @@ TEST_CASE("Repeated request_id: same content gets the same certificate, differen
   }
 }
 
-TEST_CASE("Outcomes: 204, idempotent, 409 outcome_conflict, 404 unknown_request; the ledger shows "
-          "them", "[integration]") {
+TEST_CASE("Outcomes: 204 and idempotent - 409 outcome_conflict - 404 unknown_request - the ledger "
+          "shows them", "[integration]") {
   node n;
   auto people = n.people().pick(issuable_plain, 2);
   http_client c(n.center_options());
@@ -222,4 +222,43 @@ TEST_CASE("Outcomes: 204, idempotent, 409 outcome_conflict, 404 unknown_request;
     }
   CHECK(csv_row);
   CHECK(csv.body.find(people[0].code) == std::string::npos);
+}
+
+TEST_CASE("Two different outcomes for one request at once: one is 204 and the other 409 "
+          "outcome_conflict", "[integration]") {
+  node n;
+  auto people = n.people().pick(issuable_plain, 1);
+  for (int round = 0; round < 10; ++round) {
+    INFO("round " << round);
+    auto rid = n.next_request_id();
+    REQUIRE(n.issue({.request_id = rid, .resident_code = people[0].code}).status == 200);
+    start_gate gate(2);
+    http_client_response out[2];
+    std::string errors[2];
+    std::thread threads[2];
+    for (int t = 0; t < 2; ++t) {
+      threads[t] = std::thread([&, t] {
+        try {
+          http_client client(n.center_options());
+          client.connect();
+          gate.arrive_and_wait();
+          out[t] = n.outcome(client, rid, t == 0 ? "printed" : "print_failed");
+        } catch (const std::exception& e) {
+          errors[t] = e.what();
+          gate.abort();
+        }
+      });
+    }
+    for (auto& th : threads)
+      th.join();
+    REQUIRE(errors[0].empty());
+    REQUIRE(errors[1].empty());
+    int ok = 0, conflict = 0;
+    for (auto& r : out) {
+      ok += r.status == 204;
+      conflict += r.status == 409 && code_of(r) == "outcome_conflict";
+    }
+    CHECK(ok == 1);
+    CHECK(conflict == 1);
+  }
 }
