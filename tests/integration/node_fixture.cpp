@@ -508,6 +508,15 @@ int node::stop() {
   return -1;
 }
 
+void node::crash() {
+  if (pid_ <= 0)
+    return;
+  kill(pid_, SIGKILL);
+  int status = 0;
+  waitpid(pid_, &status, 0);
+  pid_ = -1;
+}
+
 http_client_options node::center_options(const std::string& who) const {
   http_client_options o;
   o.host = "127.0.0.1";

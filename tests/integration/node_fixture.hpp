@@ -129,6 +129,8 @@ public:
   /// SIGTERM, then waits (SIGKILL after a bound). Returns the exit status (-1 when killed).
   int stop();
   bool running() const { return pid_ > 0; }
+  /// kill -9: the process dies wherever it is.
+  void crash();
   /// kofud is still alive (not exited).
   bool alive();
 
