@@ -58,7 +58,9 @@ using render_actor = caf::typed_actor<
   /// Renders one resident's certificate; errors: unrenderable, overloaded, internal_error.
   caf::replies_to<render_atom, render_job>::with<rendered_pdf>,
   /// Renders the built-in fictitious sample.
-  caf::replies_to<sample_atom>::with<rendered_pdf>>;
+  caf::replies_to<sample_atom>::with<rendered_pdf>,
+  /// Fault injection (tests, drills): the pool passes it to its first worker, which dies of it.
+  caf::reacts_to<crash_atom>>;
 
 /// The single writer of the audit chain; one durable write per group of queued batches.
 using audit_actor = caf::typed_actor<

@@ -51,6 +51,7 @@ render_actor::behavior_type render_worker(render_actor::stateful_pointer<render_
         return make_error(ec::internal_error, e.what());
       }
     },
+    [=](crash_atom) { self->quit(make_error(ec::internal_error, "injected crash")); },
   };
 }
 
@@ -134,6 +135,10 @@ render_actor::behavior_type render_pool(render_actor::stateful_pointer<render_po
       return dispatch(self, render_atom::value, std::move(job));
     },
     [=](sample_atom) -> caf::result<rendered_pdf> { return dispatch(self, sample_atom::value); },
+    [=](crash_atom) {
+      if (!self->state.workers.empty())
+        self->send(self->state.workers.front(), crash_atom::value);
+    },
   };
 }
 

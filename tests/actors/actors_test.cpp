@@ -155,3 +155,31 @@ TEST_CASE("the supervisor restarts a crashed child and gives up past its budget"
   CHECK(f.ctx->metrics.render().find("kofu_actor_restarts_total{actor=\"deletion_timer\"} 2")
         != std::string::npos);
 }
+
+TEST_CASE("a crashed render worker is replaced; the job it held fails, never with another PDF") {
+  actor_fixture f;
+  auto pool = f.sys->spawn(render_pool, f.ctx);
+  caf::scoped_actor self{*f.sys};
+  // The crash lands in the first worker's mailbox before the job that goes to it.
+  self->send(pool, crash_atom::value);
+  std::vector<std::string> outcomes;
+  for (int i = 1; i <= 2; ++i)
+    self->request(pool, std::chrono::seconds(30), render_atom::value,
+                  sample_job("12345678901", "見本　太郎", "20261128-00000" + std::to_string(i)))
+      .receive([&](rendered_pdf& pdf) { outcomes.push_back(pdf.bytes.empty() ? "empty" : "pdf"); },
+               [&](caf::error&) { outcomes.push_back("error"); });
+  // The first job went to the dead worker (the least busy, first of two): it failed with an error;
+  // the second rendered on the other worker.
+  REQUIRE(outcomes.size() == 2);
+  CHECK(outcomes[0] == "error");
+  CHECK(outcomes[1] == "pdf");
+  // The pool has replaced the worker: every later job renders.
+  for (int i = 0; i < 6; ++i)
+    self->request(pool, std::chrono::seconds(30), render_atom::value,
+                  sample_job("12345678901", "見本　太郎", "20261128-00010" + std::to_string(i)))
+      .receive([&](rendered_pdf& pdf) { CHECK(pdf.bytes.size() > 1000); },
+               [&](caf::error& e) { FAIL("render after the restart failed: " << to_string(e)); });
+  CHECK(f.ctx->metrics.render().find("kofu_actor_restarts_total{actor=\"render_worker\"} 1")
+        != std::string::npos);
+  self->send_exit(pool, caf::exit_reason::user_shutdown);
+}
