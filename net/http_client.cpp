@@ -115,6 +115,9 @@ public:
     run(ec, [&](auto handler) { low.async_connect(endpoints, handler); });
     if (ec)
       fail("connect to " + opts_.host + ":" + std::to_string(opts_.port), ec);
+    // No Nagle delay on requests (see http_server.cpp, on_accept).
+    error_code ignored;
+    low.socket().set_option(asio::ip::tcp::no_delay(true), ignored);
     if (opts_.tls) {
       low.expires_after(timeout());
       run(ec, [&](auto handler) { tls_->async_handshake(ssl::stream_base::client, handler); });

@@ -965,6 +965,10 @@ private:
       socket.close(ignored); // over the limit: no TLS work spent on it
     } else {
       ++state_->connections;
+      // Request/response traffic: without TCP_NODELAY a response written in more than one
+      // segment waits for the client's delayed ACK (about 40 ms on Linux).
+      error_code ignored;
+      socket.set_option(tcp::no_delay(true), ignored);
       std::shared_ptr<detail::connection_link> link;
       if (ssl_ctx_) {
         auto s = std::make_shared<session<ssl::stream<tcp::socket>>>(state_, std::move(socket),

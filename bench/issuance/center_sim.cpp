@@ -1,0 +1,839 @@
+// center_sim: the national issuance center, simulated against a running kofud (issue 5).
+// docs/BENCH.md describes every figure; scripts/bench.sh starts the node and runs this.
+//
+//   center_sim --setup DIR --port N --residents FILE --tax FILE [options]
+//     --connections C     mutual-TLS keep-alive connections, one thread each (default 64)
+//     --seconds S         the timed window of the load phase (default 10)
+//     --requests-max N    ... and at most this many requests in it (default 50000)
+//     --rounds R          rounds of each adversarial mode (default 10)
+//     --phases LIST       comma list of load, adversarial, ceiling (default all three)
+//     --overload          instead: every connection fires at once (R rounds, barrier) against a
+//                         node with a small issuance.sessions_max / render.queue_max, and the
+//                         latency of the 503 overloaded answers is reported
+//
+// DIR is a node setup made by scripts/dev-setup.sh (ca.crt, center.crt/.key, server.crt/.key,
+// center.fingerprint); FILE are the residents and tax feeds that were loaded into the node (the
+// expected name, kana, address and total income of every resident come from them, read with
+// kofu's own feed parser). Every connection talks only to 127.0.0.1.
+//
+// Phases:
+//  load         C threads, each its own connection (handshake and one warm-up request before the
+//               window), send requests for random issuable residents (active, no hold, a filed or
+//               dependent declaration) until S seconds or N requests. Latency: from before
+//               http_client::request() to the whole response read.
+//  adversarial  burst: C requests for C different residents released together by a barrier;
+//               repeat: every thread sends the same request_id (same content) at once, then once
+//               more (redelivery): all answers must carry the same certificate number;
+//               cancel: request written, connection closed at once, then the same request sent
+//               again on a new connection; drop: the same with the close 0-30 ms after the write
+//               (during processing or the response); afterwards one normal request per thread.
+//  ceiling      an in-process net::http_server with the node's TLS files and mutual TLS
+//               (require the client certificate, the same fingerprint allow-list, one I/O thread
+//               as kofud's center listener) answering every POST with the bytes of one real
+//               certificate from the load phase, hit by the same load loop: the transport's
+//               throughput on this machine, and kofu's ratio to it.
+// After the timed phases, EVERY returned PDF is checked: its text is extracted in process with
+// poppler-cpp and must hold the requested resident's name, kana, address (1 January) and total
+// income, with the name exactly once; whitespace (poppler turns U+3000 into spaces) and variation
+// selectors are removed on both sides before comparing. A PDF that fails is a wrong certificate.
+
+#include <algorithm>
+#include <atomic>
+#include <barrier>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <iterator>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <random>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <poppler-document.h>
+#include <poppler-page.h>
+
+#include "bench/storage/bench_util.hpp"
+#include "feed/parser.hpp"
+#include "net/http_client.hpp"
+#include "net/http_server.hpp"
+
+using namespace kofu;
+using kofu::bench::figure;
+using kofu::bench::fmt;
+
+namespace {
+
+constexpr size_t connections_max = 1024;
+constexpr uint64_t requests_max_limit = 1'000'000;
+constexpr double seconds_max = 600;
+constexpr int rounds_max = 1000;
+/// PDFs kept for the check after the window; the load loop stops early past this.
+constexpr uint64_t kept_pdf_bytes_max = 4ull << 30;
+constexpr uint32_t drop_delay_ms_max = 30;
+
+// ---------------------------------------------------------------------------------------------
+// Options
+
+struct options {
+  std::string setup, residents, tax;
+  uint16_t port = 0;
+  size_t connections = 64;
+  double seconds = 10;
+  uint64_t requests_max = 50'000;
+  int rounds = 10;
+  bool load = true, adversarial = true, ceiling = true, overload = false;
+  /// kofud's pid: its CPU time over the window is reported (from /proc/PID/stat).
+  int server_pid = 0;
+};
+
+bool parse(int argc, char** argv, options& o) {
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    if (a == "--overload") {
+      o.overload = true;
+      continue;
+    }
+    if (i + 1 >= argc)
+      return false;
+    std::string v = argv[++i];
+    if (a == "--setup") o.setup = v;
+    else if (a == "--port") o.port = static_cast<uint16_t>(std::stoi(v));
+    else if (a == "--residents") o.residents = v;
+    else if (a == "--tax") o.tax = v;
+    else if (a == "--connections") o.connections = std::stoul(v);
+    else if (a == "--seconds") o.seconds = std::stod(v);
+    else if (a == "--requests-max") o.requests_max = std::stoull(v);
+    else if (a == "--rounds") o.rounds = std::stoi(v);
+    else if (a == "--server-pid") o.server_pid = std::stoi(v);
+    else if (a == "--phases") {
+      o.load = v.find("load") != std::string::npos;
+      o.adversarial = v.find("adversarial") != std::string::npos;
+      o.ceiling = v.find("ceiling") != std::string::npos;
+    } else return false;
+  }
+  return !o.setup.empty() && o.port != 0 && !o.residents.empty() && !o.tax.empty()
+         && o.connections >= 1 && o.connections <= connections_max && o.seconds > 0
+         && o.seconds <= seconds_max && o.requests_max >= 1 && o.requests_max <= requests_max_limit
+         && o.rounds >= 1 && o.rounds <= rounds_max;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The residents of the feeds, as the certificate must show them
+
+/// Drops ASCII whitespace, U+3000 and variation selectors (U+FE00-FE0F, U+E0100-E01EF).
+std::string normalize(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (size_t i = 0; i < s.size();) {
+    auto c = static_cast<unsigned char>(s[i]);
+    if (c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v') {
+      ++i;
+      continue;
+    }
+    size_t n = c < 0x80 ? 1 : c < 0xE0 ? 2 : c < 0xF0 ? 3 : 4;
+    n = std::min(n, s.size() - i);
+    auto seq = s.substr(i, n);
+    bool skip = seq == "\u3000" || (n == 3 && seq >= "\uFE00" && seq <= "\uFE0F")
+                || (n == 4 && seq >= "\U000E0100" && seq <= "\U000E01EF");
+    if (!skip)
+      out.append(seq);
+    i += n;
+  }
+  return out;
+}
+
+std::string with_commas(int64_t v) {
+  auto digits = std::to_string(v < 0 ? -v : v);
+  std::string out;
+  for (size_t i = 0; i < digits.size(); ++i) {
+    if (i && (digits.size() - i) % 3 == 0)
+      out.push_back(',');
+    out.push_back(digits[i]);
+  }
+  return v < 0 ? "-" + out : out;
+}
+
+struct resident {
+  std::string code;
+  std::string name, kana, address, total_income; // normalized, as looked for in the PDF text
+  bool issuable = false;
+  bool has_tax = false;
+};
+
+class collector final : public feed::record_sink {
+public:
+  std::vector<resident>& out;
+  std::unordered_map<std::string, size_t>& index;
+  collector(std::vector<resident>& o, std::unordered_map<std::string, size_t>& i) : out(o), index(i) {}
+  void on_header(const feed::feed_header&) override {}
+  void on_resident(feed::record_op, resident_record&& r) override {
+    resident x;
+    x.code = r.resident_code;
+    x.name = normalize(r.name);
+    x.kana = normalize(r.name_kana);
+    x.issuable = r.status == resident_status::active && r.hold == issuance_hold::none;
+    index[x.code] = out.size();
+    out.push_back(std::move(x));
+  }
+  void on_tax(feed::record_op, tax_record&& t) override {
+    auto it = index.find(t.resident_code);
+    if (it == index.end())
+      return;
+    auto& x = out[it->second];
+    x.has_tax = true;
+    x.address = normalize(t.address_jan1);
+    x.total_income = with_commas(t.amount(tax_amount::total_income));
+    if (t.declaration == declaration_kind::not_filed)
+      x.issuable = false;
+  }
+};
+
+void parse_feed(const std::string& file, feed::record_sink& sink) {
+  feed::parser p({"272051", {}}, sink);
+  std::ifstream in(file, std::ios::binary);
+  if (!in)
+    throw std::runtime_error("cannot read " + file);
+  std::string buf(1 << 20, '\0');
+  while (in) {
+    in.read(buf.data(), static_cast<std::streamsize>(buf.size()));
+    if (in.gcount() > 0)
+      p.feed(std::string_view(buf.data(), static_cast<size_t>(in.gcount())));
+  }
+  p.finish();
+  if (!p.ok())
+    throw std::runtime_error(file + ": " + (p.errors().empty() ? "bad feed" : p.errors()[0].message));
+}
+
+struct population {
+  std::vector<resident> all;
+  std::vector<uint32_t> issuable; // indices into all
+};
+
+population load_population(const std::string& residents_file, const std::string& tax_file) {
+  population pop;
+  std::unordered_map<std::string, size_t> index;
+  collector c(pop.all, index);
+  parse_feed(residents_file, c);
+  parse_feed(tax_file, c);
+  for (uint32_t i = 0; i < pop.all.size(); ++i)
+    if (pop.all[i].issuable && pop.all[i].has_tax)
+      pop.issuable.push_back(i);
+  return pop;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Requests and their results
+
+std::string request_body(const std::string& request_id, const std::string& code) {
+  return "{\"request_id\":\"" + request_id
+         + "\",\"municipality_code\":\"272051\",\"certificate_type\":\"income_tax\","
+           "\"resident_code\":\""
+         + code
+         + "\",\"kiosk\":{\"store_code\":\"S0001234\",\"terminal_id\":\"T01\"},"
+           "\"requested_at\":\"2026-11-28T10:15:00+09:00\"}";
+}
+
+std::string raw_request(const std::string& body) {
+  return "POST /center/v1/issuances HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: "
+         "application/json\r\nContent-Length: "
+         + std::to_string(body.size()) + "\r\n\r\n" + body;
+}
+
+struct sample {
+  double ms = 0;
+  unsigned status = 0; // 0: transport error (connect, TLS, timeout, closed)
+  uint32_t resident = 0;
+  std::string code;    // the problem's "code" for errors
+  std::string number;  // Kofu-Certificate-Number
+  std::string pdf;
+};
+
+std::string problem_code(const std::string& body) {
+  auto k = body.find("\"code\"");
+  if (k == std::string::npos)
+    return {};
+  auto q1 = body.find('"', body.find(':', k) + 1);
+  auto q2 = q1 == std::string::npos ? q1 : body.find('"', q1 + 1);
+  return q2 == std::string::npos ? std::string{} : body.substr(q1 + 1, q2 - q1 - 1);
+}
+
+net::http_client_options client_options(const options& o) {
+  net::http_client_options co;
+  co.host = "127.0.0.1";
+  co.port = o.port;
+  co.ca_file = o.setup + "/ca.crt";
+  co.cert_file = o.setup + "/center.crt";
+  co.key_file = o.setup + "/center.key";
+  co.timeout_ms = 15'000;
+  return co;
+}
+
+const net::header_list json_headers{{"Content-Type", "application/json"}};
+
+/// One request through `c`, timed; a transport error is status 0 (the client reconnects next).
+sample issue(net::http_client& c, const std::string& request_id, uint32_t resident_index,
+             const std::string& code, bool keep_pdf) {
+  sample s;
+  s.resident = resident_index;
+  auto body = request_body(request_id, code);
+  auto t0 = bench::clock_type::now();
+  try {
+    auto r = c.request("POST", "/center/v1/issuances", json_headers, body);
+    s.ms = bench::seconds_since(t0) * 1e3;
+    s.status = r.status;
+    if (r.status == 200) {
+      if (auto n = r.header("Kofu-Certificate-Number"))
+        s.number = *n;
+      if (keep_pdf)
+        s.pdf = std::move(r.body);
+    } else {
+      s.code = problem_code(r.body);
+    }
+  } catch (const std::exception& e) {
+    s.ms = bench::seconds_since(t0) * 1e3;
+    s.code = e.what();
+    c.close();
+  }
+  return s;
+}
+
+std::string run_nonce() {
+  auto t = std::chrono::system_clock::now().time_since_epoch();
+  return std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(t).count() % 100'000'000);
+}
+
+/// CPU seconds (user + system) of this process.
+double self_cpu_seconds() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec)
+         + static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
+}
+
+/// CPU seconds (user + system) of process `pid` from /proc/PID/stat; 0 when unknown.
+double process_cpu_seconds(int pid) {
+  if (pid <= 0)
+    return 0;
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  auto close = stat.rfind(')');
+  if (close == std::string::npos)
+    return 0;
+  std::istringstream fields(stat.substr(close + 2));
+  std::string f;
+  double utime = 0, stime = 0;
+  for (int i = 3; i <= 15 && fields >> f; ++i) {
+    if (i == 14) utime = std::stod(f);
+    if (i == 15) stime = std::stod(f);
+  }
+  return (utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
+}
+
+struct phase_result {
+  std::string name;
+  double seconds = 0;
+  double client_cpu = 0; // this process's CPU seconds over the window (harness, + the ceiling server)
+  double server_cpu = 0; // kofud's CPU seconds over the window (--server-pid)
+  std::vector<sample> samples;
+};
+
+void report_latency(const std::string& prefix, std::vector<sample>& samples, double seconds,
+                    bool throughput = true) {
+  std::map<std::string, uint64_t> histogram;
+  std::vector<double> ms, ms_ok;
+  for (auto& s : samples) {
+    auto key = std::to_string(s.status);
+    if (s.status == 0)
+      key = "transport_error";
+    else if (s.status != 200 && !s.code.empty())
+      key += " " + s.code;
+    ++histogram[key];
+    ms.push_back(s.ms);
+    if (s.status == 200)
+      ms_ok.push_back(s.ms);
+  }
+  std::string h;
+  for (auto& [k, n] : histogram)
+    h += (h.empty() ? "" : ", ") + k + " x" + std::to_string(n);
+  figure(prefix + ".requests", std::to_string(samples.size()));
+  figure(prefix + ".status_histogram", h.empty() ? "-" : h);
+  if (throughput) {
+    figure(prefix + ".window_seconds", fmt(seconds, 2));
+    figure(prefix + ".throughput_per_s (all answers)", fmt(samples.size() / seconds, 1));
+    figure(prefix + ".throughput_200_per_s", fmt(ms_ok.size() / seconds, 1));
+  }
+  figure(prefix + ".latency_ms p50/p90/p99/max (all answers)",
+         fmt(bench::quantile(ms, 0.5), 2) + " / " + fmt(bench::quantile(ms, 0.9), 2) + " / "
+           + fmt(bench::quantile(ms, 0.99), 2) + " / " + fmt(bench::quantile(ms, 1.0), 2));
+}
+
+// ---------------------------------------------------------------------------------------------
+// The load loop (used against kofud and against the transport ceiling)
+
+phase_result load_loop(const options& o, const population& pop, uint16_t port,
+                       const std::string& tag, bool keep_pdfs) {
+  phase_result res;
+  res.name = tag;
+  auto co = client_options(o);
+  co.port = port;
+  std::vector<std::vector<sample>> per_thread(o.connections);
+  std::atomic<uint64_t> claimed{0};
+  std::atomic<uint64_t> kept_bytes{0};
+  std::atomic<bool> stop{false};
+  std::barrier ready(static_cast<std::ptrdiff_t>(o.connections + 1));
+  std::barrier go(static_cast<std::ptrdiff_t>(o.connections + 1));
+  std::barrier done(static_cast<std::ptrdiff_t>(o.connections + 1));
+  auto nonce = run_nonce();
+  bench::clock_type::time_point deadline;
+  std::vector<std::thread> threads;
+  for (size_t t = 0; t < o.connections; ++t) {
+    threads.emplace_back([&, t] {
+      net::http_client c(co);
+      std::mt19937_64 rng(t * 7919 + 17);
+      uint64_t seq = 0;
+      auto pick = [&] {
+        return pop.issuable[std::uniform_int_distribution<size_t>(0, pop.issuable.size() - 1)(rng)];
+      };
+      auto id = [&] {
+        return tag.substr(0, 1) + nonce + "-" + std::to_string(t) + "-" + std::to_string(seq++);
+      };
+      try {
+        c.connect();
+        auto w = pick();
+        issue(c, id(), w, pop.all[w].code, false); // warm-up, outside the window
+      } catch (const std::exception& e) {
+        std::fprintf(stderr, "center_sim: connection %zu: %s\n", t, e.what());
+      }
+      ready.arrive_and_wait();
+      go.arrive_and_wait();
+      auto end = deadline;
+      while (!stop.load(std::memory_order_relaxed) && bench::clock_type::now() < end
+             && claimed.fetch_add(1) < o.requests_max) {
+        auto r = pick();
+        auto s = issue(c, id(), r, pop.all[r].code, keep_pdfs);
+        if (keep_pdfs && kept_bytes.fetch_add(s.pdf.size()) > kept_pdf_bytes_max)
+          stop = true;
+        per_thread[t].push_back(std::move(s));
+      }
+      done.arrive_and_wait();
+    });
+  }
+  // Every connection is connected and warm: the window starts now. `deadline` is written before
+  // the `go` barrier, which orders it before the threads read it.
+  ready.arrive_and_wait();
+  auto t0 = bench::clock_type::now();
+  auto cpu0 = self_cpu_seconds();
+  auto server0 = process_cpu_seconds(o.server_pid);
+  deadline = t0 + std::chrono::milliseconds(static_cast<int64_t>(o.seconds * 1000));
+  go.arrive_and_wait();
+  done.arrive_and_wait();
+  res.seconds = bench::seconds_since(t0);
+  res.client_cpu = self_cpu_seconds() - cpu0;
+  res.server_cpu = process_cpu_seconds(o.server_pid) - server0;
+  for (auto& th : threads)
+    th.join();
+  if (stop)
+    std::printf("center_sim: %s: stopped early, %llu bytes of PDFs kept\n", tag.c_str(),
+                static_cast<unsigned long long>(kept_bytes.load()));
+  for (auto& v : per_thread)
+    for (auto& s : v)
+      res.samples.push_back(std::move(s));
+  return res;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Adversarial modes
+
+struct adversarial_result {
+  std::vector<sample> burst, repeat, cancel_resend, after;
+  uint64_t repeat_number_mismatches = 0;
+  uint64_t cancels = 0, drops = 0;
+  double burst_seconds = 0;
+};
+
+adversarial_result adversarial(const options& o, const population& pop) {
+  adversarial_result res;
+  auto co = client_options(o);
+  auto n = o.connections;
+  std::vector<std::vector<sample>> burst(n), repeat(n), resend(n), after(n);
+  std::barrier sync(static_cast<std::ptrdiff_t>(n));
+  auto nonce = run_nonce();
+  std::atomic<uint64_t> mismatches{0}, cancels{0}, drops{0};
+  std::vector<std::string> repeat_numbers(static_cast<size_t>(o.rounds));
+  std::mutex m;
+  auto t0 = bench::clock_type::now();
+  std::vector<std::thread> threads;
+  for (size_t t = 0; t < n; ++t) {
+    threads.emplace_back([&, t] {
+      net::http_client c(co);
+      std::mt19937_64 rng(t * 104729 + 3);
+      // Residents of a round: distinct for the threads of the round.
+      auto resident_of = [&](int round) {
+        return pop.issuable[(static_cast<size_t>(round) * n + t) * 7919 % pop.issuable.size()];
+      };
+      // 1. bursts: all threads released together, each for a different person.
+      for (int r = 0; r < o.rounds; ++r) {
+        if (!c.is_open())
+          try { c.connect(); } catch (...) {}
+        sync.arrive_and_wait();
+        auto who = resident_of(r);
+        burst[t].push_back(issue(c, "A" + nonce + "-b" + std::to_string(r) + "-" + std::to_string(t),
+                                 who, pop.all[who].code, true));
+      }
+      // 2. repeats of one request_id: every thread at once, then a redelivery each.
+      for (int r = 0; r < o.rounds; ++r) {
+        auto who = pop.issuable[static_cast<size_t>(r) * 104729 % pop.issuable.size()];
+        auto id = "A" + nonce + "-r" + std::to_string(r);
+        if (!c.is_open())
+          try { c.connect(); } catch (...) {}
+        sync.arrive_and_wait();
+        for (int k = 0; k < 2; ++k) {
+          auto s = issue(c, id, who, pop.all[who].code, true);
+          if (s.status == 200) {
+            std::lock_guard g(m);
+            auto& first = repeat_numbers[static_cast<size_t>(r)];
+            if (first.empty())
+              first = s.number;
+            else if (first != s.number)
+              ++mismatches;
+          }
+          repeat[t].push_back(std::move(s));
+        }
+      }
+      // 3. cancellations (close right after the write) and drops (close 0-30 ms after), then
+      //    the same request again on a new connection.
+      for (int r = 0; r < o.rounds; ++r) {
+        auto who = resident_of(r + o.rounds);
+        auto id = "A" + nonce + "-c" + std::to_string(r) + "-" + std::to_string(t);
+        bool drop = r % 2 == 1;
+        sync.arrive_and_wait();
+        try {
+          net::http_client victim(co);
+          victim.connect();
+          victim.write_raw(raw_request(request_body(id, pop.all[who].code)));
+          if (drop)
+            std::this_thread::sleep_for(std::chrono::milliseconds(
+              std::uniform_int_distribution<uint32_t>(0, drop_delay_ms_max)(rng)));
+          victim.close();
+          ++(drop ? drops : cancels);
+        } catch (const std::exception& e) {
+          std::fprintf(stderr, "center_sim: cancel: %s\n", e.what());
+        }
+        if (!c.is_open())
+          try { c.connect(); } catch (...) {}
+        resend[t].push_back(issue(c, id, who, pop.all[who].code, true));
+      }
+      // 4. afterwards: one normal request each; the node must still serve.
+      sync.arrive_and_wait();
+      auto who = resident_of(3 * o.rounds);
+      after[t].push_back(issue(c, "A" + nonce + "-n-" + std::to_string(t), who, pop.all[who].code,
+                               true));
+    });
+  }
+  for (auto& th : threads)
+    th.join();
+  res.burst_seconds = bench::seconds_since(t0);
+  auto flat = [](std::vector<std::vector<sample>>& v) {
+    std::vector<sample> out;
+    for (auto& x : v)
+      for (auto& s : x)
+        out.push_back(std::move(s));
+    return out;
+  };
+  res.burst = flat(burst);
+  res.repeat = flat(repeat);
+  res.cancel_resend = flat(resend);
+  res.after = flat(after);
+  res.repeat_number_mismatches = mismatches;
+  res.cancels = cancels;
+  res.drops = drops;
+  return res;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The check of every PDF
+
+enum class verdict { right, wrong, unreadable };
+
+verdict check_pdf(const sample& s, const population& pop, std::string* why) {
+  std::unique_ptr<poppler::document> doc(
+    poppler::document::load_from_raw_data(s.pdf.data(), static_cast<int>(s.pdf.size())));
+  if (!doc || doc->is_locked() || doc->pages() < 1) {
+    *why = "poppler cannot open it";
+    return verdict::unreadable;
+  }
+  std::string text;
+  for (int i = 0; i < doc->pages(); ++i) {
+    std::unique_ptr<poppler::page> p(doc->create_page(i));
+    if (!p)
+      continue;
+    auto u = p->text().to_utf8();
+    text.append(u.begin(), u.end());
+  }
+  text = normalize(text);
+  auto& r = pop.all[s.resident];
+  auto count = [&](const std::string& needle) {
+    size_t n = 0;
+    for (auto at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1))
+      ++n;
+    return n;
+  };
+  std::string missing;
+  if (count(r.name) != 1)
+    missing += " name x" + std::to_string(count(r.name));
+  if (text.find(r.kana) == std::string::npos)
+    missing += " kana";
+  if (text.find(r.address) == std::string::npos)
+    missing += " address";
+  if (text.find(r.total_income) == std::string::npos)
+    missing += " total_income";
+  if (missing.empty())
+    return verdict::right;
+  *why = "resident " + r.code + ":" + missing;
+  return verdict::wrong;
+}
+
+struct check_totals {
+  uint64_t checked = 0, wrong = 0, unreadable = 0;
+  double seconds = 0;
+};
+
+check_totals check_all(const std::vector<const sample*>& pdfs, const population& pop) {
+  check_totals tot;
+  std::atomic<size_t> next{0};
+  std::atomic<uint64_t> wrong{0}, unreadable{0};
+  std::mutex m;
+  int printed = 0;
+  auto t0 = bench::clock_type::now();
+  auto workers = std::max(1u, std::min(2u, std::thread::hardware_concurrency()));
+  std::vector<std::thread> threads;
+  for (unsigned w = 0; w < workers; ++w)
+    threads.emplace_back([&] {
+      for (size_t i; (i = next.fetch_add(1)) < pdfs.size();) {
+        std::string why;
+        auto v = check_pdf(*pdfs[i], pop, &why);
+        if (v == verdict::right)
+          continue;
+        ++(v == verdict::wrong ? wrong : unreadable);
+        std::lock_guard g(m);
+        if (printed++ < 10)
+          std::fprintf(stderr, "center_sim: WRONG certificate %s: %s\n", pdfs[i]->number.c_str(),
+                       why.c_str());
+      }
+    });
+  for (auto& t : threads)
+    t.join();
+  tot.checked = pdfs.size();
+  tot.wrong = wrong;
+  tot.unreadable = unreadable;
+  tot.seconds = bench::seconds_since(t0);
+  return tot;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The transport ceiling: the same TLS, a fixed PDF
+
+std::vector<std::string> read_lines(const std::string& file) {
+  std::vector<std::string> out;
+  std::ifstream in(file);
+  for (std::string l; std::getline(in, l);)
+    if (!l.empty())
+      out.push_back(l);
+  return out;
+}
+
+std::unique_ptr<net::http_server> ceiling_server(const options& o, std::shared_ptr<const std::string> pdf) {
+  net::http_server_options so;
+  so.host = "127.0.0.1";
+  so.port = 0;
+  so.tls = true;
+  so.tls_files.cert_file = o.setup + "/server.crt";
+  so.tls_files.key_file = o.setup + "/server.key";
+  so.tls_files.client_ca_file = o.setup + "/ca.crt";
+  so.tls_files.require_client_cert = true;
+  so.tls_files.client_fingerprints_sha256 = read_lines(o.setup + "/center.fingerprint");
+  so.io_threads = 1; // as kofud's center listener (net/node.cpp)
+  so.connections_max = 512;
+  auto server = std::make_unique<net::http_server>(
+    so, [pdf](net::http_request req, net::responder reply) {
+      net::http_response r;
+      if (req.method != "POST") {
+        r = net::problem_response(405, "method_not_allowed", "Method Not Allowed");
+      } else {
+        r.headers = {{"Content-Type", "application/pdf"}, {"Cache-Control", "no-store"}};
+        r.body = *pdf; // a fresh buffer per answer, as a session's (the server wipes it)
+      }
+      reply.send(std::move(r));
+    });
+  server->start();
+  return server;
+}
+
+int run_overload(const options& o, const population& pop) {
+  auto co = client_options(o);
+  auto n = o.connections;
+  std::vector<std::vector<sample>> per(n);
+  std::barrier sync(static_cast<std::ptrdiff_t>(n));
+  auto nonce = run_nonce();
+  std::vector<std::thread> threads;
+  for (size_t t = 0; t < n; ++t)
+    threads.emplace_back([&, t] {
+      net::http_client c(co);
+      for (int r = 0; r < o.rounds; ++r) {
+        if (!c.is_open())
+          try { c.connect(); } catch (...) {}
+        sync.arrive_and_wait();
+        auto who = pop.issuable[(static_cast<size_t>(r) * n + t) * 31 % pop.issuable.size()];
+        per[t].push_back(issue(c, "O" + nonce + "-" + std::to_string(r) + "-" + std::to_string(t),
+                               who, pop.all[who].code, true));
+        sync.arrive_and_wait(); // the next round starts when every answer of this one is in
+      }
+    });
+  for (auto& th : threads)
+    th.join();
+  std::vector<sample> all;
+  for (auto& v : per)
+    for (auto& s : v)
+      all.push_back(std::move(s));
+  report_latency("overload", all, 0, false);
+  std::vector<double> ms503;
+  std::vector<const sample*> pdfs;
+  for (auto& s : all) {
+    if (s.status == 503 && s.code == "overloaded")
+      ms503.push_back(s.ms);
+    if (s.status == 200)
+      pdfs.push_back(&s);
+  }
+  auto p99 = bench::quantile(ms503, 0.99);
+  figure("overload.503_overloaded_answers", std::to_string(ms503.size()));
+  figure("overload.503_latency_ms p50/p90/p99/max",
+         fmt(bench::quantile(ms503, 0.5), 2) + " / " + fmt(bench::quantile(ms503, 0.9), 2) + " / "
+           + fmt(p99, 2) + " / " + fmt(bench::quantile(ms503, 1.0), 2));
+  auto chk = check_all(pdfs, pop);
+  figure("overload.pdfs_checked", std::to_string(chk.checked));
+  figure("overload.wrong_certificates", std::to_string(chk.wrong + chk.unreadable));
+  if (ms503.empty())
+    std::printf("target 503 overloaded <= 10 ms: NOT MEASURED (no 503 overloaded answer)\n");
+  else
+    std::printf("target 503 overloaded <= 10 ms (p99): %s (p99 %s ms, max %s ms)\n",
+                p99 <= 10 ? "MET" : "MISSED", fmt(p99, 2).c_str(),
+                fmt(bench::quantile(ms503, 1.0), 2).c_str());
+  return chk.wrong + chk.unreadable == 0 ? 0 : 1;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  options o;
+  if (!parse(argc, argv, o)) {
+    std::fprintf(stderr, "usage: center_sim --setup DIR --port N --residents FILE --tax FILE "
+                         "[--connections C] [--seconds S] [--requests-max N] [--rounds R] "
+                         "[--phases load,adversarial,ceiling] [--overload]\n");
+    return 2;
+  }
+  try {
+    auto pop = load_population(o.residents, o.tax);
+    std::printf("center_sim: %zu residents, %zu issuable; %zu connections; load average %.2f\n",
+                pop.all.size(), pop.issuable.size(), o.connections, bench::load_average_1min());
+    if (pop.issuable.empty())
+      throw std::runtime_error("no issuable resident in the feeds");
+    if (o.overload)
+      return run_overload(o, pop);
+
+    phase_result load, ceil;
+    adversarial_result adv;
+    if (o.load) {
+      load = load_loop(o, pop, o.port, "kofu", true);
+      report_latency("kofu", load.samples, load.seconds);
+      auto n = static_cast<double>(std::max<size_t>(1, load.samples.size()));
+      figure("kofu.cpu_ms_per_request harness (this process)", fmt(load.client_cpu * 1e3 / n, 3));
+      if (o.server_pid > 0)
+        figure("kofu.cpu_ms_per_request kofud", fmt(load.server_cpu * 1e3 / n, 3));
+    }
+    if (o.adversarial) {
+      adv = adversarial(o, pop);
+      report_latency("adversarial.burst", adv.burst, 0, false);
+      report_latency("adversarial.repeat", adv.repeat, 0, false);
+      figure("adversarial.repeat_certificate_number_mismatches",
+             std::to_string(adv.repeat_number_mismatches));
+      figure("adversarial.cancelled / dropped connections",
+             std::to_string(adv.cancels) + " / " + std::to_string(adv.drops));
+      report_latency("adversarial.resend_after_cancel_or_drop", adv.cancel_resend, 0, false);
+      report_latency("adversarial.after", adv.after, 0, false);
+      figure("adversarial.seconds", fmt(adv.burst_seconds, 2));
+    }
+    double ceiling_rate = 0;
+    if (o.ceiling) {
+      const sample* real = nullptr;
+      for (auto* v : {&load.samples, &adv.burst})
+        for (auto& s : *v)
+          if (!real && s.status == 200 && !s.pdf.empty())
+            real = &s;
+      if (!real)
+        throw std::runtime_error("ceiling: no certificate was issued to take the bytes from");
+      auto pdf = std::make_shared<const std::string>(real->pdf);
+      figure("ceiling.pdf_bytes", std::to_string(pdf->size()));
+      auto server = ceiling_server(o, pdf);
+      ceil = load_loop(o, pop, server->port(), "ceiling", false);
+      server->stop();
+      report_latency("ceiling", ceil.samples, ceil.seconds);
+      figure("ceiling.cpu_ms_per_request harness + in-process server",
+             fmt(ceil.client_cpu * 1e3 / static_cast<double>(std::max<size_t>(1, ceil.samples.size())), 3));
+      uint64_t ok = 0;
+      for (auto& s : ceil.samples)
+        ok += s.status == 200;
+      ceiling_rate = static_cast<double>(ok) / ceil.seconds;
+    }
+
+    // After the timed phases: every PDF.
+    std::vector<const sample*> pdfs;
+    uint64_t pdf_bytes = 0;
+    for (auto* v : {&load.samples, &adv.burst, &adv.repeat, &adv.cancel_resend, &adv.after})
+      for (auto& s : *v)
+        if (s.status == 200) {
+          pdfs.push_back(&s);
+          pdf_bytes += s.pdf.size();
+        }
+    auto chk = check_all(pdfs, pop);
+    figure("check.pdfs_checked", std::to_string(chk.checked) + " (" + fmt(pdf_bytes / 1048576.0, 1)
+                                   + " MiB, " + fmt(chk.seconds, 1) + " s with poppler-cpp)");
+    figure("check.wrong_certificates", std::to_string(chk.wrong));
+    figure("check.unreadable_pdfs", std::to_string(chk.unreadable));
+    auto wrong = chk.wrong + chk.unreadable + adv.repeat_number_mismatches;
+
+    if (o.load) {
+      uint64_t ok = 0;
+      std::vector<double> ms;
+      for (auto& s : load.samples) {
+        ok += s.status == 200;
+        ms.push_back(s.ms);
+      }
+      double rate = static_cast<double>(ok) / load.seconds;
+      auto p99 = bench::quantile(ms, 0.99);
+      if (o.ceiling && ceiling_rate > 0)
+        figure("kofu_to_ceiling_ratio", fmt(rate / ceiling_rate, 3));
+      // The issue's targets are stated for 64 connections; other counts print them as info.
+      const char* label = o.connections == 64 ? "target" : "info";
+      std::printf("%s >= 2000 issuances/s with %zu connections: %s (%s/s)\n", label,
+                  o.connections, rate >= 2000 ? "MET" : "MISSED", fmt(rate, 1).c_str());
+      std::printf("%s p99 <= 25 ms with %zu connections: %s (%s ms)\n", label, o.connections,
+                  p99 <= 25 ? "MET" : "MISSED", fmt(p99, 2).c_str());
+    }
+    std::printf("target zero wrong certificates: %s (%llu)\n", wrong == 0 ? "MET" : "MISSED",
+                static_cast<unsigned long long>(wrong));
+    figure("load_average_1min_after", fmt(bench::load_average_1min(), 2));
+    return wrong == 0 ? 0 : 1;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "center_sim: %s\n", e.what());
+    return 1;
+  }
+}
