@@ -40,13 +40,9 @@ void spawn_session(self_ptr self, issuance_request req, responder_ptr reply, boo
 void issue(self_ptr self, issuance_request req, responder_ptr reply) {
   auto& st = self->state;
   auto& ctx = *st.ctx;
-  if (ctx.service.suspended())
-    return refuse(self, reply, ec::service_suspended, req.request_id, 0);
-  if (auto now = ctx.clock(); !ctx.in_service_hours(now))
-    return refuse(self, reply, ec::service_suspended, req.request_id,
-                  static_cast<int>(ctx.seconds_until_open(now)));
-  if (ctx.live_sessions.load() >= ctx.cfg.issuance.sessions_max)
-    return refuse(self, reply, ec::overloaded, req.request_id, 1);
+  // Checked again here (the route checked on the I/O thread): sessions started since count.
+  if (auto no = ctx.admission(); no.code != ec::none)
+    return refuse(self, reply, no.code, req.request_id, no.retry_after_s);
   auto i = st.sessions.find(req.request_id);
   if (i == st.sessions.end())
     return spawn_session(self, std::move(req), std::move(reply), false);

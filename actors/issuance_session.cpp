@@ -205,6 +205,7 @@ void commit_and_send(self_ptr self, rendered_pdf pdf) {
   if (!audit)
     return fail(self, ec::internal_error, "audit down");
   auto shared_pdf = std::make_shared<rendered_pdf>(std::move(pdf));
+  // The digest goes into the audit entry and the Repr-Digest header: computed once.
   st.awaiting_commit = true;
   // The commit is waited for even past the deadline: its outcome decides whether to undo it.
   self->request(audit, std::chrono::seconds(commit_timeout_s), append_atom::value,
@@ -224,7 +225,7 @@ void commit_and_send(self_ptr self, rendered_pdf pdf) {
           return;
         }
         net::issued_certificate cert{st.request.request_id, st.record.certificate_number,
-                                     shared_pdf->pages, std::move(shared_pdf->bytes)};
+                                     shared_pdf->pages, std::move(shared_pdf->bytes), digest};
         answer(self, st.codec->encode_certificate(std::move(cert)), "ok");
       },
       [=](caf::error&) {

@@ -68,6 +68,16 @@ bool node_context::in_service_hours(int64_t epoch_ms) const {
   return minute >= cfg.service.open_minute && minute < cfg.service.close_minute;
 }
 
+node_context::refusal node_context::admission() const {
+  if (service.suspended())
+    return {ec::service_suspended, 0};
+  if (auto now = clock(); !in_service_hours(now))
+    return {ec::service_suspended, static_cast<int>(seconds_until_open(now))};
+  if (live_sessions.load() >= cfg.issuance.sessions_max)
+    return {ec::overloaded, 1};
+  return {};
+}
+
 int64_t node_context::seconds_until_open(int64_t epoch_ms) const {
   if (in_service_hours(epoch_ms))
     return 0;

@@ -14,6 +14,7 @@
 #include "actors/feed_registry.hpp"
 #include "actors/metrics.hpp"
 #include "config/config.hpp"
+#include "messages/error.hpp"
 #include "storage/crypto.hpp"
 #include "storage/database.hpp"
 #include "storage/audit_chain.hpp"
@@ -72,6 +73,15 @@ struct node_context {
   /// Seconds from `epoch_ms` until service opens again (for Retry-After); 0 when open now, and
   /// at least 1 otherwise.
   int64_t seconds_until_open(int64_t epoch_ms) const;
+
+  /// Whether a center request may be taken now: service_suspended (operator, hours, closed dates;
+  /// with the seconds until opening when known) or overloaded (live sessions at the bound).
+  /// Atomics and the clock only: safe on an I/O thread.
+  struct refusal {
+    ec code = ec::none;
+    int retry_after_s = 0;
+  };
+  refusal admission() const;
 
   /// The keyed hash of a resident code, hex, for the audit log.
   std::string subject_of(std::string_view resident_code) const;

@@ -169,7 +169,7 @@ public:
   http_response encode_certificate(issued_certificate cert) const override {
     http_response r;
     r.status = 200;
-    auto digest = storage::sha256(cert.pdf.view());
+    auto& digest = cert.sha256;
     r.headers = {{"Content-Type", "application/pdf"},
                  {"Kofu-Certificate-Number", cert.certificate_number},
                  {"Kofu-Pages", std::to_string(cert.pages)},

@@ -4,6 +4,7 @@
 // PDF or problem+json out. A second format (J-LIS uses SOAP) is another implementation of this
 // interface; the sessions only ever see issuance_request and the answers below.
 
+#include <array>
 #include <memory>
 #include <optional>
 #include <string>
@@ -29,6 +30,8 @@ struct issued_certificate {
   std::string certificate_number;
   uint32_t pages = 1;
   secure_bytes pdf;
+  /// SHA-256 of `pdf` (computed once, for the audit entry and Repr-Digest alike).
+  std::array<uint8_t, 32> sha256{};
 };
 
 class center_codec {
