@@ -156,7 +156,7 @@ TEST_CASE("the supervisor restarts a crashed child and gives up past its budget"
         != std::string::npos);
 }
 
-TEST_CASE("a crashed render worker is replaced; the job it held fails, never with another PDF") {
+TEST_CASE("a crashed render worker is replaced and the job it held fails with an error") {
   actor_fixture f;
   auto pool = f.sys->spawn(render_pool, f.ctx);
   caf::scoped_actor self{*f.sys};

@@ -648,12 +648,16 @@ TEST_CASE("several I/O threads, several clients, answers from other threads", "[
   std::mutex m;
   std::vector<std::thread> workers;
   std::atomic<int> written{0};
+  std::atomic<int> called{0};
   http_server::handler h = [&](http_request req, responder reply) {
     if (req.target == "/inline")
       return echo_handler(std::move(req), std::move(reply));
     std::lock_guard guard{m};
     workers.emplace_back([&, req = std::move(req), reply = std::move(reply)]() mutable {
-      reply.send({200, {}, req.body}, [&](bool ok) { written += ok ? 1 : 0; });
+      reply.send({200, {}, req.body}, [&](bool ok) {
+        written += ok ? 1 : 0;
+        ++called;
+      });
     });
   };
   auto o = mtls_options();
@@ -677,7 +681,11 @@ TEST_CASE("several I/O threads, several clients, answers from other threads", "[
   for (auto& t : threads)
     t.join();
   CHECK(good == clients * requests);
-  CHECK(wait_until([&] { return written.load() == clients * (requests / 2 + 1); }));
+  // Every deferred answer's on_written runs exactly once. The last one of a client may report
+  // false although the client read it: the client's close can reach the server before the write's
+  // completion does.
+  CHECK(wait_until([&] { return called.load() == clients * (requests / 2 + 1); }));
+  CHECK(written.load() >= clients * (requests / 2));
   server.stop();
   for (auto& t : workers)
     t.join();
