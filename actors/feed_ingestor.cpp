@@ -6,6 +6,7 @@
 #include <caf/actor_system.hpp>
 
 #include "actors/audit_logger.hpp"
+#include "actors/thread_priority.hpp"
 
 namespace kofu {
 
@@ -109,6 +110,8 @@ void next(self_ptr self) {
 
 feed_actor::behavior_type feed_ingestor(feed_actor::stateful_pointer<feed_ingestor_state> self,
                                         node_context_ptr ctx) {
+  // A detached actor: this runs on its own thread, and the threads a load starts inherit it.
+  lower_this_thread_priority(feed_nice_increment);
   self->state.ctx = ctx;
   if (!ctx->cfg.feeds.inbox_dir.empty())
     self->send(self, tick_atom::value);

@@ -5,6 +5,7 @@
 #include <caf/actor_system.hpp>
 #include <caf/typed_response_promise.hpp>
 
+#include "actors/thread_priority.hpp"
 #include "certificate/certificate.hpp"
 
 namespace kofu {
@@ -24,6 +25,8 @@ render_worker_state::~render_worker_state() = default;
 
 render_actor::behavior_type render_worker(render_actor::stateful_pointer<render_worker_state> self,
                                           node_context_ptr ctx) {
+  // A detached actor: this runs on the worker's own thread.
+  lower_this_thread_priority(render_nice_increment);
   self->state.renderer = std::make_unique<certificate::renderer>(ctx->fonts);
   return {
     [=](render_atom, render_job& job) -> caf::result<rendered_pdf> {

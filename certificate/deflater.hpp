@@ -16,6 +16,7 @@ class pdf_writer;
 /// One instance per thread: a libdeflate compressor is not shareable.
 class deflater {
 public:
+  /// `level` 1–12 is libdeflate's; 0 stores every stream as it is (no FlateDecode).
   explicit deflater(int level);
   ~deflater();
   deflater(const deflater&) = delete;
@@ -29,7 +30,7 @@ public:
                     std::string_view data, std::string& scratch);
 
 private:
-  libdeflate_compressor* compressor_;
+  libdeflate_compressor* compressor_ = nullptr;
 };
 
 } // namespace kofu::certificate

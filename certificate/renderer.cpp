@@ -13,9 +13,11 @@ namespace kofu::certificate {
 
 namespace {
 
-/// Compression of per-certificate streams (content, person fonts: a few KB). Level 1 halves the
-/// render time against level 6 for files ~40 bytes larger: the per-call set-up dominates.
-constexpr int person_deflate_level = 1;
+/// Compression of per-certificate streams (content, person fonts: a few KB): none. Level 1 cost
+/// 40–50 µs of a ~120 µs render under load (libdeflate's set-up per stream) to save 2–3 KB of a
+/// ~60 KB file whose bulk, the static font, is compressed once at start; sending those bytes over
+/// TLS costs a few µs. Measured with bench/certificate/bench_render (docs/CERTIFICATE.md).
+constexpr int person_deflate_level = 0;
 
 /// Bytes a certificate PDF is expected to stay under (certificate.md: under 100 KB).
 constexpr size_t pdf_bytes_expected = 100 * 1024;

@@ -31,8 +31,6 @@ constexpr size_t audit_limit_max = 10'000;
 constexpr size_t feed_history_max = 200;
 constexpr size_t reason_chars_max = 512;
 constexpr auto actor_call_timeout = std::chrono::seconds(10);
-/// Carries a streamed upload's feed id from the route policy to the handler of the same request.
-constexpr std::string_view feed_id_header = "X-Kofu-Feed-Id";
 
 enum class role_needed { none, viewer, operator_ };
 
@@ -594,9 +592,6 @@ std::shared_ptr<chunk_sink> upload_sink(node_context_ptr ctx, uint64_t feed_id) 
 
 http_server::route_policy admin_policy(node_context_ptr ctx) {
   return [ctx](const http_request& head) -> body_policy {
-    // Only this policy may set the upload id header: drop whatever the client sent under its name.
-    auto& headers = const_cast<http_request&>(head).headers;
-    std::erase_if(headers, [](const header_field& h) { return iequals(h.name, feed_id_header); });
     auto res = resolve(head);
     if (!res.r)
       return body_policy::buffer(admin_body_bytes_max);
@@ -615,9 +610,9 @@ http_server::route_policy admin_policy(node_context_ptr ctx) {
       return body_policy::reject(admin_error(ec::internal_error, "feed ingestion is not running"));
     caf::anon_send(ingestor, ingest_atom::value, feed_job{id, {}, who->name});
     audit_action(*ctx, *who, "feed_submitted", "ok", "feed " + std::to_string(id) + " upload");
-    // The handler learns the id from this header, which the server hands back unchanged.
-    headers.push_back({std::string(feed_id_header), std::to_string(id)});
-    return body_policy::stream(upload_sink(ctx, id), ctx->cfg.admin.feed_upload_bytes_max);
+    // The handler learns the id through the request's route context.
+    return body_policy::stream(upload_sink(ctx, id), ctx->cfg.admin.feed_upload_bytes_max,
+                               std::to_string(id));
   };
 }
 
@@ -630,10 +625,10 @@ http_server::handler admin_handler(node_context_ptr ctx) {
     }
     if (res.r->pattern == "/healthz")
       return void(reply.send(text_response(200, "text/plain", "ok")));
-    if (auto id = req.header(feed_id_header); id && res.r->pattern == "/admin/v1/feeds"
-                                                 && req.method == "POST") {
+    if (!req.route_context.empty() && res.r->pattern == "/admin/v1/feeds"
+        && req.method == "POST") {
       // A streamed upload: the body went to the ingestion actor already.
-      return void(reply.send(json_response(202, {{"feed_id", std::stoull(std::string(*id))}})));
+      return void(reply.send(json_response(202, {{"feed_id", std::stoull(req.route_context)}})));
     }
     http_response refusal;
     auto who = admit(*ctx, req, res, refusal);

@@ -471,6 +471,7 @@ private:
         policy = body_policy::reject(problem_response(500, "internal_error", "Internal error"));
       }
     }
+    pending_.route_context = std::move(policy.context);
     const auto length = header_parser_->content_length();
     switch (policy.kind) {
       case body_policy::kind_type::reject:

@@ -81,17 +81,21 @@ struct body_policy {
   std::shared_ptr<chunk_sink> sink;
   /// reject only: answered at once, the body left unread and the connection closed after.
   http_response response;
+  /// buffer and stream: handed to the handler as http_request::route_context.
+  std::string context;
 
   static body_policy buffer(size_t bytes_max = 0) {
     body_policy p;
     p.body_bytes_max = bytes_max;
     return p;
   }
-  static body_policy stream(std::shared_ptr<chunk_sink> sink, size_t bytes_max = 0) {
+  static body_policy stream(std::shared_ptr<chunk_sink> sink, size_t bytes_max = 0,
+                            std::string context = {}) {
     body_policy p;
     p.kind = kind_type::stream;
     p.sink = std::move(sink);
     p.body_bytes_max = bytes_max;
+    p.context = std::move(context);
     return p;
   }
   static body_policy reject(http_response response) {

@@ -51,6 +51,9 @@ struct http_request {
   /// The whole body for buffered routes; empty for streamed routes (their sink got the bytes).
   std::string body;
   peer_info peer;
+  /// What the route policy attached to this request (body_policy::context), e.g. the id under
+  /// which a streamed body was taken in; empty otherwise. Never set from anything the client sent.
+  std::string route_context;
 
   /// Shorthand for `find_header(headers, name)`.
   std::optional<std::string_view> header(std::string_view name) const {

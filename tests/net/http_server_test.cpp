@@ -562,15 +562,20 @@ struct checking_sink {
 TEST_CASE("a streamed body of 20 MB arrives in order, with backpressure", "[net][stream]") {
   checking_sink sink;
   std::atomic<bool> handler_body_empty{false};
+  std::string handler_context;
   http_server::route_policy policy = [&](const http_request& head) {
     if (head.target == "/upload")
-      return body_policy::stream(sink.make());
+      return body_policy::stream(sink.make(), 0, "upload-7");
     return body_policy::buffer();
   };
   http_server::handler h = [&](http_request req, responder reply) {
-    if (req.target != "/upload")
+    if (req.target != "/upload") {
+      if (!req.route_context.empty())
+        return void(reply.send({500, {}, "route context leaked: " + req.route_context}));
       return echo_handler(std::move(req), std::move(reply));
+    }
     handler_body_empty = req.body.empty();
+    handler_context = req.route_context;
     reply.send({202, {{"Content-Type", "text/plain"}}, std::to_string(sink.received)});
   };
   auto o = mtls_options();
@@ -589,6 +594,7 @@ TEST_CASE("a streamed body of 20 MB arrives in order, with backpressure", "[net]
   CHECK(sink.chunks > 100);
   CHECK_FALSE(sink.aborted);
   CHECK(handler_body_empty);
+  CHECK(handler_context == "upload-7"); // the policy's context reaches the handler
   SECTION("the same route still buffers small bodies elsewhere, and 413s past 8 KiB") {
     CHECK(client.request("POST", "/echo", {}, "small").body == "small");
     CHECK(is_problem(client.request("POST", "/echo", {}, std::string(9000, 'z')), 413,
