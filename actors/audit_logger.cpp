@@ -19,6 +19,7 @@ audit_actor::behavior_type audit_logger(audit_actor::stateful_pointer<audit_logg
                                         node_context_ptr ctx) {
   self->state.ctx = ctx;
   self->state.chain = storage::load_audit_state(*ctx->db);
+  self->state.key = std::make_unique<storage::chain_key>(ctx->audit_key);
   return {
     [=](append_atom, audit_batch& batch) -> caf::result<uint64_t> {
       auto promise = self->make_response_promise<uint64_t>();
@@ -45,9 +46,8 @@ audit_actor::behavior_type audit_logger(audit_actor::stateful_pointer<audit_logg
       storage::write_batch wb(*st.ctx->db);
       auto chain = st.chain;
       std::vector<uint64_t> last_seqs;
-      std::vector<storage::audit_entry> all;
       for (auto& p : group) {
-        storage::chain_entries(st.ctx->audit_key, chain, p.batch.entries, wb);
+        storage::chain_entries(*st.key, chain, p.batch.entries, wb);
         if (p.batch.extra)
           p.batch.extra(wb);
         last_seqs.push_back(chain.last_seq);

@@ -4,6 +4,7 @@
 // into one durable write (group commit): a burst of issuances costs one fsync, not one each.
 
 #include <deque>
+#include <memory>
 
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
@@ -17,6 +18,7 @@ namespace kofu {
 struct audit_logger_state {
   node_context_ptr ctx;
   storage::audit_state chain;
+  std::unique_ptr<storage::chain_key> key; // the audit key, HMAC set up once for this thread
   bool flush_pending = false;
   struct pending {
     audit_batch batch;

@@ -1,6 +1,13 @@
 #include "storage/audit_chain.hpp"
 
+#include <cstring>
+
 #include <nlohmann/json.hpp>
+#include <openssl/core_names.h>
+#include <openssl/evp.h>
+#include <openssl/params.h>
+
+#include "storage/json_text.hpp"
 
 namespace kofu::storage {
 
@@ -8,44 +15,118 @@ namespace {
 
 const std::string zero_mac(64, '0');
 constexpr std::string_view state_key = "audit/state";
+constexpr size_t mac_hex_chars = 64;
 
-nlohmann::json fields(const audit_entry& e) {
-  nlohmann::json j;
-  j["seq"] = e.seq;
-  j["time"] = e.time;
-  j["actor"] = e.actor;
-  j["event"] = e.event;
-  j["outcome"] = e.outcome;
-  auto opt = [&](const char* name, const std::string& v) {
-    if (!v.empty())
-      j[name] = v;
-  };
-  opt("request_id", e.request_id);
-  opt("certificate_number", e.certificate_number);
-  opt("pdf_sha256", e.pdf_sha256);
-  opt("subject", e.subject);
-  opt("detail", e.detail);
-  return j;
+/// Writes the entry's JSON. Members in sorted key order, as nlohmann's std::map-backed objects
+/// were dumped (the format is unchanged; only the writer is new): actor, certificate_number,
+/// detail, event, [mac], outcome, pdf_sha256, request_id, seq, subject, time. With `mac`, the
+/// "mac" member holds *mac; the offsets of `,"mac":"…"` in `out` are returned through
+/// `mac_begin`/`mac_end`, so the caller can MAC the text around it (the canonical form) and fill
+/// the value in afterwards.
+void write_entry(std::string& out, const audit_entry& e, const std::string* mac,
+                 size_t* mac_begin = nullptr, size_t* mac_end = nullptr) {
+  using namespace json_text;
+  out += '{';
+  member(out, "actor", e.actor, true);
+  optional_member(out, "certificate_number", e.certificate_number);
+  optional_member(out, "detail", e.detail);
+  member(out, "event", e.event);
+  if (mac) {
+    if (mac_begin)
+      *mac_begin = out.size();
+    member(out, "mac", *mac);
+    if (mac_end)
+      *mac_end = out.size();
+  }
+  member(out, "outcome", e.outcome);
+  optional_member(out, "pdf_sha256", e.pdf_sha256);
+  optional_member(out, "request_id", e.request_id);
+  member(out, "seq", e.seq);
+  optional_member(out, "subject", e.subject);
+  member(out, "time", e.time);
+  out += '}';
 }
 
 std::string state_json(const audit_state& s) {
-  return nlohmann::json{{"first_seq", s.first_seq},
-                        {"prev_mac", s.prev_mac},
-                        {"last_seq", s.last_seq},
-                        {"last_mac", s.last_mac}}
-    .dump();
+  using namespace json_text;
+  std::string out;
+  out.reserve(192);
+  out += '{';
+  member(out, "first_seq", s.first_seq, true);
+  member(out, "last_mac", s.last_mac);
+  member(out, "last_seq", s.last_seq);
+  member(out, "prev_mac", s.prev_mac);
+  out += '}';
+  return out;
+}
+
+void hex_into(char* out, const digest256& d) {
+  static constexpr char digits[] = "0123456789abcdef";
+  for (size_t i = 0; i < d.size(); ++i) {
+    out[2 * i] = digits[d[i] >> 4];
+    out[2 * i + 1] = digits[d[i] & 0xf];
+  }
 }
 
 } // namespace
 
+// -- the reusable HMAC ----------------------------------------------------------------------------
+// Private to the audit chain for now; to be replaced by the keyed-HMAC class of storage/crypto
+// when it lands (same idea: EVP_MAC set up with the key once, re-initialised per message).
+
+struct chain_key::impl {
+  EVP_MAC* mac = nullptr;
+  EVP_MAC_CTX* ctx = nullptr;
+  ~impl() {
+    EVP_MAC_CTX_free(ctx); // cleanses the key schedule
+    EVP_MAC_free(mac);
+  }
+};
+
+chain_key::chain_key(const key256& audit_key) : impl_(std::make_unique<impl>()) {
+  impl_->mac = EVP_MAC_fetch(nullptr, "HMAC", nullptr);
+  if (impl_->mac)
+    impl_->ctx = EVP_MAC_CTX_new(impl_->mac);
+  char digest[] = "SHA256";
+  OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0),
+                         OSSL_PARAM_construct_end()};
+  if (!impl_->ctx || EVP_MAC_init(impl_->ctx, audit_key.data(), audit_key.size(), params) != 1)
+    throw storage_error("storage: cannot set up the audit chain's HMAC");
+}
+
+chain_key::~chain_key() = default;
+chain_key::chain_key(chain_key&&) noexcept = default;
+chain_key& chain_key::operator=(chain_key&&) noexcept = default;
+
+digest256 chain_key::mac(std::initializer_list<std::string_view> parts) const {
+  digest256 d{};
+  size_t n = 0;
+  // A null key re-initialises the context with the key it already holds (OpenSSL 3).
+  bool ok = EVP_MAC_init(impl_->ctx, nullptr, 0, nullptr) == 1;
+  for (auto p : parts)
+    ok = ok
+         && EVP_MAC_update(impl_->ctx, reinterpret_cast<const unsigned char*>(p.data()), p.size())
+              == 1;
+  ok = ok && EVP_MAC_final(impl_->ctx, d.data(), &n, d.size()) == 1 && n == d.size();
+  if (!ok)
+    throw storage_error("storage: the audit chain's HMAC failed");
+  return d;
+}
+
+// -- entries --------------------------------------------------------------------------------------
+
 std::string canonical_json(const audit_entry& e) {
-  return fields(e).dump();
+  std::string out;
+  out.reserve(384);
+  write_entry(out, e, nullptr);
+  return out;
 }
 
 std::string to_json(const audit_entry& e) {
-  auto j = fields(e);
-  j["mac"] = e.mac;
-  return j.dump();
+  std::string out;
+  out.reserve(480);
+  write_entry(out, e, &e.mac);
+  return out;
 }
 
 std::optional<audit_entry> audit_entry_from_json(std::string_view text) {
@@ -75,8 +156,12 @@ std::optional<audit_entry> audit_entry_from_json(std::string_view text) {
   return e;
 }
 
+std::string chain_mac(const chain_key& key, const std::string& prev_mac, const audit_entry& e) {
+  return to_hex(key.mac({prev_mac, canonical_json(e)}));
+}
+
 std::string chain_mac(const key256& audit_key, const std::string& prev_mac, const audit_entry& e) {
-  return to_hex(hmac_sha256(audit_key, prev_mac + canonical_json(e)));
+  return chain_mac(chain_key(audit_key), prev_mac, e);
 }
 
 audit_state load_audit_state(const database& db, const snapshot* snap) {
@@ -96,19 +181,38 @@ audit_state load_audit_state(const database& db, const snapshot* snap) {
   return s;
 }
 
-void chain_entries(const key256& audit_key, audit_state& state, std::vector<audit_entry>& entries,
+void chain_entries(const chain_key& key, audit_state& state, std::vector<audit_entry>& entries,
                    write_batch& batch) {
+  // One pass per entry: the stored text is written with a placeholder MAC; the canonical form is
+  // that text without its `,"mac":"…"` member (it is never first nor last: "actor" sorts before
+  // and "outcome" after), so the MAC is taken over the two pieces around it and then written in.
+  std::string text;
+  const std::string placeholder(mac_hex_chars, '0');
   for (auto& e : entries) {
     e.seq = ++state.last_seq;
-    e.mac = chain_mac(audit_key, state.last_mac, e);
+    text.clear();
+    size_t mac_begin = 0;
+    size_t mac_end = 0;
+    write_entry(text, e, &placeholder, &mac_begin, &mac_end);
+    std::string_view all(text);
+    auto d = key.mac({state.last_mac, all.substr(0, mac_begin), all.substr(mac_end)});
+    char* value = text.data() + mac_end - 1 - mac_hex_chars; // between the quotes
+    hex_into(value, d);
+    e.mac.assign(value, mac_hex_chars);
     state.last_mac = e.mac;
-    batch.put(column::audit, keys::id(e.seq), to_json(e));
+    batch.put(column::audit, keys::id(e.seq), text);
   }
   batch.put(column::meta, state_key, state_json(state));
 }
 
+void chain_entries(const key256& audit_key, audit_state& state, std::vector<audit_entry>& entries,
+                   write_batch& batch) {
+  chain_entries(chain_key(audit_key), state, entries, batch);
+}
+
 verify_result verify_chain(const database& db, const key256& audit_key) {
   verify_result r;
+  chain_key mac_key(audit_key);
   // One snapshot: appends that land meanwhile are not half seen.
   auto snap = db.take_snapshot();
   auto state = load_audit_state(db, snap.get());
@@ -127,7 +231,7 @@ verify_result verify_chain(const database& db, const key256& audit_key) {
            *seq < expected_seq ? "entry before the recorded head" : "entry missing"};
       return false;
     }
-    if (chain_mac(audit_key, prev, *e) != e->mac) {
+    if (chain_mac(mac_key, prev, *e) != e->mac) {
       r = {false, r.entries, *seq, "MAC does not match: entry changed, moved or replaced"};
       return false;
     }

@@ -5,11 +5,13 @@
 #include <nlohmann/json.hpp>
 
 #include "messages/clock.hpp"
+#include "storage/json_text.hpp"
 
 namespace kofu::storage {
 
 namespace {
 
+/// The row as served (ledger_json) through nlohmann.
 nlohmann::json row_json(const ledger_row& r) {
   return {{"request_id", r.request_id},         {"certificate_number", r.certificate_number},
           {"certificate_type", r.certificate_type}, {"fiscal_year", r.fiscal_year},
@@ -33,22 +35,48 @@ std::optional<ledger_row> row_from(std::string_view text) {
   return r;
 }
 
+// The stored forms are written by hand (storage/json_text.hpp), members in sorted key order: the
+// same bytes as row_json(r).dump() and as the request record's former nlohmann object, without
+// building a tree per issuance. tests/storage/json_text_test.cpp compares them with nlohmann.
+
+std::string row_text(const ledger_row& r) {
+  using namespace json_text;
+  std::string out;
+  out.reserve(256);
+  out += '{';
+  member(out, "certificate_number", r.certificate_number, true);
+  member(out, "certificate_type", r.certificate_type);
+  member(out, "fiscal_year", r.fiscal_year);
+  member(out, "issued_at", r.issued_at);
+  member(out, "outcome", r.outcome);
+  member(out, "request_id", r.request_id);
+  member(out, "store_code", r.store_code);
+  member(out, "terminal_id", r.terminal_id);
+  out += '}';
+  return out;
+}
+
 std::string request_json(const request_record& q) {
-  return nlohmann::json{{"content_mac", q.content_mac},
-                        {"certificate_number", q.certificate_number},
-                        {"fiscal_year", q.fiscal_year},
-                        {"issue_date", to_string(q.issue_date)},
-                        {"answered_ms", q.answered_ms},
-                        {"outcome", q.outcome},
-                        {"ledger_day", q.ledger_day}}
-    .dump();
+  using namespace json_text;
+  std::string out;
+  out.reserve(256);
+  out += '{';
+  member(out, "answered_ms", q.answered_ms, true);
+  member(out, "certificate_number", q.certificate_number);
+  member(out, "content_mac", q.content_mac);
+  member(out, "fiscal_year", q.fiscal_year);
+  member(out, "issue_date", to_string(q.issue_date));
+  member(out, "ledger_day", q.ledger_day);
+  member(out, "outcome", q.outcome);
+  out += '}';
+  return out;
 }
 
 } // namespace
 
 void add_issuance(write_batch& batch, const ledger_row& row, const request_record& req) {
   batch.put(column::ledger, keys::ledger_row(req.ledger_day, row.certificate_number),
-            row_json(row).dump());
+            row_text(row));
   batch.put(column::ledger, keys::ledger_request(row.request_id), request_json(req));
 }
 
@@ -61,7 +89,7 @@ void add_outcome(write_batch& batch, const database& db, const std::string& requ
   if (auto text = db.get(column::ledger, key)) {
     if (auto row = row_from(*text)) {
       row->outcome = outcome;
-      batch.put(column::ledger, key, row_json(*row).dump());
+      batch.put(column::ledger, key, row_text(*row));
     }
   }
 }

@@ -17,8 +17,10 @@
 // request record (storage::add_issuance) in the same batch, as the logger writes them; and
 // sync=true one per write (no grouping) for reference. Entries are shaped like the session's (event
 // issuance, request id, certificate number, PDF SHA-256, subject HMAC) and built before the clock
-// starts; the figure covers the HMAC chain, the JSON, the batch and the write. Wall time and the
-// appending thread's CPU time are both given (the machine is shared).
+// starts; the figure covers the HMAC chain, the JSON, the batch and the write. The chain's HMAC is
+// set up once per run (storage::chain_key), as the logger sets it up once when it starts. Wall time
+// and the appending thread's CPU time are both given (the machine is shared). The target line
+// judges the per-issuance figures (entry + ledger row + request record).
 
 #include <cstdio>
 #include <cstdlib>
@@ -147,6 +149,8 @@ per_entry append_run(storage::database& db, const storage::key256& audit_key, ui
                      size_t per_write, bool sync, bool with_ledger) {
   auto code_key = storage::key256::random();
   auto state = storage::load_audit_state(db);
+  // Set up once, as the logger does when it starts (storage::chain_key).
+  storage::chain_key key(audit_key);
   // The entries are made before the clock starts: the session builds them, not the logger.
   std::vector<storage::audit_entry> made;
   made.reserve(n);
@@ -178,7 +182,7 @@ per_entry append_run(storage::database& db, const storage::key256& audit_key, ui
       req.ledger_day = 20261128;
       storage::add_issuance(b, row, req);
     }
-    storage::chain_entries(audit_key, state, entries, b);
+    storage::chain_entries(key, state, entries, b);
     db.write(b, sync);
   }
   auto wall = bench::seconds_since(t0);
@@ -207,9 +211,11 @@ bool bench_audit(const options& o) {
            + " entries)",
          show(single));
   figure("audit.chain_verified_entries", std::to_string(v.entries) + (v.ok ? " ok" : " FAILED"));
-  std::printf("target audit append < 50 us/entry (wall): sync=false %s (%s us), sync=true group 64 %s (%s us)\n",
-              unsynced.wall_us < 50 ? "MET" : "MISSED", fmt(unsynced.wall_us, 1).c_str(),
-              grouped.wall_us < 50 ? "MET" : "MISSED", fmt(grouped.wall_us, 1).c_str());
+  // The target is per issuance: the audit entry with its ledger row and request record.
+  std::printf("target audit append < 50 us/issuance (wall, entry + ledger row + request record): "
+              "sync=false %s (%s us), sync=true group 64 %s (%s us)\n",
+              unsynced_l.wall_us < 50 ? "MET" : "MISSED", fmt(unsynced_l.wall_us, 1).c_str(),
+              grouped_l.wall_us < 50 ? "MET" : "MISSED", fmt(grouped_l.wall_us, 1).c_str());
   return v.ok;
 }
 
