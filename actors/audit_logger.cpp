@@ -19,7 +19,7 @@ audit_actor::behavior_type audit_logger(audit_actor::stateful_pointer<audit_logg
                                         node_context_ptr ctx) {
   self->state.ctx = ctx;
   self->state.chain = storage::load_audit_state(*ctx->db);
-  self->state.key = std::make_unique<storage::chain_key>(ctx->audit_key);
+  self->state.key = std::make_unique<storage::hmac_key>(ctx->audit_key);
   return {
     [=](append_atom, audit_batch& batch) -> caf::result<uint64_t> {
       auto promise = self->make_response_promise<uint64_t>();

@@ -18,7 +18,7 @@ namespace kofu {
 struct audit_logger_state {
   node_context_ptr ctx;
   storage::audit_state chain;
-  std::unique_ptr<storage::chain_key> key; // the audit key, HMAC set up once for this thread
+  std::unique_ptr<storage::hmac_key> key; // the audit key, HMAC set up once for this thread
   bool flush_pending = false;
   struct pending {
     audit_batch batch;

@@ -252,7 +252,7 @@ void start(self_ptr self) {
   if (!year_open(*st.ctx, *snap, st.record.fiscal_year))
     return fail(self, ec::year_not_available, "year not open");
   auto content_mac = storage::to_hex(
-    storage::hmac_sha256(st.ctx->content_key, content_fingerprint(req)));
+    st.ctx->content_key.mac(content_fingerprint(req)));
   if (st.conflict_in_flight)
     return fail(self, ec::request_conflict, "different content in flight");
   if (auto prior = storage::find_request(*st.ctx->db, req.request_id)) {

@@ -54,7 +54,8 @@ struct node_context {
   config::node_config cfg;
   std::unique_ptr<storage::database> db;
   storage::key256 audit_key;
-  storage::key256 content_key; // keyed hash of a request's content (redelivery)
+  /// Keyed hash of a request's content (redelivery), its HMAC states set up once.
+  storage::hmac_key content_key;
   storage::certificate_sequence certificate_numbers;
   metrics_registry metrics;
   feed_registry feeds;

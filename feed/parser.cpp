@@ -800,10 +800,8 @@ bool parser::check_code(size_t field, std::string& out) {
   return true;
 }
 
-void parser::resident_fields(size_t n, record_op op) {
-  resident_record r;
-  std::optional<resident_status> status;
-  size_t status_date_field = fields_max;
+template <class Visit>
+void parser::for_each_field(size_t n, record_op op, Visit&& visit) {
   for (size_t i = 0; i < n; ++i) {
     const uint8_t idx = field_column_[i];
     if (idx == op_index)
@@ -811,7 +809,15 @@ void parser::resident_fields(size_t n, record_op op) {
     const column_desc& c = columns_[idx];
     if (op == record_op::remove && c.type != column_type::resident_code)
       continue; // the other fields of a D line are not read (feeds.md: they may be empty)
-    const std::string_view v = fields_[i];
+    visit(i, c, std::string_view(fields_[i]));
+  }
+}
+
+void parser::resident_fields(size_t n, record_op op) {
+  resident_record r;
+  std::optional<resident_status> status;
+  size_t status_date_field = fields_max;
+  for_each_field(n, op, [&](size_t i, const column_desc& c, std::string_view v) {
     switch (c.type) {
       case column_type::resident_code:
         check_code(i, r.resident_code);
@@ -864,7 +870,7 @@ void parser::resident_fields(size_t n, record_op op) {
         assert(false && "not a residents column");
         break;
     }
-  }
+  });
   if (op == record_op::upsert && status && status_date_field < n) {
     const std::string_view v = fields_[status_date_field];
     if (*status == resident_status::active) {
@@ -888,14 +894,7 @@ void parser::tax_fields(size_t n, record_op op) {
   t.fiscal_year = fiscal_year_;
   std::optional<declaration_kind> declaration;
   bool numbers_bad = false;
-  for (size_t i = 0; i < n; ++i) {
-    const uint8_t idx = field_column_[i];
-    if (idx == op_index)
-      continue;
-    const column_desc& c = columns_[idx];
-    if (op == record_op::remove && c.type != column_type::resident_code)
-      continue; // the other fields of a D line are not read (feeds.md: they may be empty)
-    const std::string_view v = fields_[i];
+  for_each_field(n, op, [&](size_t i, const column_desc& c, std::string_view v) {
     switch (c.type) {
       case column_type::resident_code:
         check_code(i, t.resident_code);
@@ -941,7 +940,7 @@ void parser::tax_fields(size_t n, record_op op) {
         assert(false && "not a tax column");
         break;
     }
-  }
+  });
   if (op == record_op::upsert) {
     bool nonzero = false;
     if (declaration && *declaration != declaration_kind::filed) {

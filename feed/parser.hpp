@@ -112,6 +112,10 @@ private:
 
   void resident_fields(size_t n, record_op op);
   void tax_fields(size_t n, record_op op);
+  /// Calls `visit(field index, its column, its text)` for the data fields of the line's `n`
+  /// fields: not the op column, and of a D line only the resident code.
+  template <class Visit>
+  void for_each_field(size_t n, record_op op, Visit&& visit);
   bool check_code(size_t field, std::string& out);
 
   /// The column name of field `i` of a record line, empty when there is none.

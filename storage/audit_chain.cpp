@@ -3,9 +3,6 @@
 #include <cstring>
 
 #include <nlohmann/json.hpp>
-#include <openssl/core_names.h>
-#include <openssl/evp.h>
-#include <openssl/params.h>
 
 #include "storage/json_text.hpp"
 
@@ -70,49 +67,6 @@ void hex_into(char* out, const digest256& d) {
 
 } // namespace
 
-// -- the reusable HMAC ----------------------------------------------------------------------------
-// Private to the audit chain for now; to be replaced by the keyed-HMAC class of storage/crypto
-// when it lands (same idea: EVP_MAC set up with the key once, re-initialised per message).
-
-struct chain_key::impl {
-  EVP_MAC* mac = nullptr;
-  EVP_MAC_CTX* ctx = nullptr;
-  ~impl() {
-    EVP_MAC_CTX_free(ctx); // cleanses the key schedule
-    EVP_MAC_free(mac);
-  }
-};
-
-chain_key::chain_key(const key256& audit_key) : impl_(std::make_unique<impl>()) {
-  impl_->mac = EVP_MAC_fetch(nullptr, "HMAC", nullptr);
-  if (impl_->mac)
-    impl_->ctx = EVP_MAC_CTX_new(impl_->mac);
-  char digest[] = "SHA256";
-  OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0),
-                         OSSL_PARAM_construct_end()};
-  if (!impl_->ctx || EVP_MAC_init(impl_->ctx, audit_key.data(), audit_key.size(), params) != 1)
-    throw storage_error("storage: cannot set up the audit chain's HMAC");
-}
-
-chain_key::~chain_key() = default;
-chain_key::chain_key(chain_key&&) noexcept = default;
-chain_key& chain_key::operator=(chain_key&&) noexcept = default;
-
-digest256 chain_key::mac(std::initializer_list<std::string_view> parts) const {
-  digest256 d{};
-  size_t n = 0;
-  // A null key re-initialises the context with the key it already holds (OpenSSL 3).
-  bool ok = EVP_MAC_init(impl_->ctx, nullptr, 0, nullptr) == 1;
-  for (auto p : parts)
-    ok = ok
-         && EVP_MAC_update(impl_->ctx, reinterpret_cast<const unsigned char*>(p.data()), p.size())
-              == 1;
-  ok = ok && EVP_MAC_final(impl_->ctx, d.data(), &n, d.size()) == 1 && n == d.size();
-  if (!ok)
-    throw storage_error("storage: the audit chain's HMAC failed");
-  return d;
-}
-
 // -- entries --------------------------------------------------------------------------------------
 
 std::string canonical_json(const audit_entry& e) {
@@ -156,12 +110,12 @@ std::optional<audit_entry> audit_entry_from_json(std::string_view text) {
   return e;
 }
 
-std::string chain_mac(const chain_key& key, const std::string& prev_mac, const audit_entry& e) {
+std::string chain_mac(const hmac_key& key, const std::string& prev_mac, const audit_entry& e) {
   return to_hex(key.mac({prev_mac, canonical_json(e)}));
 }
 
 std::string chain_mac(const key256& audit_key, const std::string& prev_mac, const audit_entry& e) {
-  return chain_mac(chain_key(audit_key), prev_mac, e);
+  return chain_mac(hmac_key(audit_key), prev_mac, e);
 }
 
 audit_state load_audit_state(const database& db, const snapshot* snap) {
@@ -181,7 +135,7 @@ audit_state load_audit_state(const database& db, const snapshot* snap) {
   return s;
 }
 
-void chain_entries(const chain_key& key, audit_state& state, std::vector<audit_entry>& entries,
+void chain_entries(const hmac_key& key, audit_state& state, std::vector<audit_entry>& entries,
                    write_batch& batch) {
   // One pass per entry: the stored text is written with a placeholder MAC; the canonical form is
   // that text without its `,"mac":"…"` member (it is never first nor last: "actor" sorts before
@@ -207,12 +161,12 @@ void chain_entries(const chain_key& key, audit_state& state, std::vector<audit_e
 
 void chain_entries(const key256& audit_key, audit_state& state, std::vector<audit_entry>& entries,
                    write_batch& batch) {
-  chain_entries(chain_key(audit_key), state, entries, batch);
+  chain_entries(hmac_key(audit_key), state, entries, batch);
 }
 
 verify_result verify_chain(const database& db, const key256& audit_key) {
   verify_result r;
-  chain_key mac_key(audit_key);
+  hmac_key mac_key(audit_key);
   // One snapshot: appends that land meanwhile are not half seen.
   auto snap = db.take_snapshot();
   auto state = load_audit_state(db, snap.get());

@@ -48,33 +48,14 @@ std::string canonical_json(const audit_entry& e);
 std::string to_json(const audit_entry& e);
 std::optional<audit_entry> audit_entry_from_json(std::string_view text);
 
-/// The audit key made ready for the chain's HMAC-SHA-256: the HMAC context is set up once (OpenSSL
-/// 3's one-shot HMAC() fetches the algorithm and schedules the key on every call, several times
-/// the cost of the MAC itself) and reused for every entry. Not for two threads at once: the audit
-/// logger keeps one for its thread; verify_chain makes its own. The key is wiped with the context.
-class chain_key {
-public:
-  explicit chain_key(const key256& audit_key);
-  ~chain_key();
-  chain_key(chain_key&&) noexcept;
-  chain_key& operator=(chain_key&&) noexcept;
-
-  /// HMAC-SHA-256 of the concatenation of `parts`.
-  digest256 mac(std::initializer_list<std::string_view> parts) const;
-
-private:
-  struct impl;
-  std::unique_ptr<impl> impl_;
-};
-
 /// MAC of an entry following `prev_mac`: HMAC-SHA-256(prev_mac || canonical_json(e)), hex.
-std::string chain_mac(const chain_key& key, const std::string& prev_mac, const audit_entry& e);
+std::string chain_mac(const hmac_key& key, const std::string& prev_mac, const audit_entry& e);
 std::string chain_mac(const key256& audit_key, const std::string& prev_mac, const audit_entry& e);
 
 audit_state load_audit_state(const database& db, const snapshot* snap = nullptr);
 
 /// Adds `entries` (seq and mac filled in here) to `batch`, with the new tail.
-void chain_entries(const chain_key& key, audit_state& state, std::vector<audit_entry>& entries,
+void chain_entries(const hmac_key& key, audit_state& state, std::vector<audit_entry>& entries,
                    write_batch& batch);
 /// The same with a key set up for this call only (tests, rare writers).
 void chain_entries(const key256& audit_key, audit_state& state, std::vector<audit_entry>& entries,

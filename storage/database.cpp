@@ -3,12 +3,22 @@
 #include <rocksdb/db.h>
 #include <rocksdb/options.h>
 #include <rocksdb/slice.h>
+#include <rocksdb/sst_file_writer.h>
 #include <rocksdb/utilities/options_util.h>
 #include <rocksdb/write_batch.h>
 
+#include <algorithm>
 #include <array>
+#include <condition_variable>
+#include <cstdio>
+#include <cstring>
+#include <deque>
+#include <filesystem>
 #include <mutex>
 #include <shared_mutex>
+#include <thread>
+
+#include <pthread.h>
 
 #include "storage/record_codec.hpp"
 
@@ -16,9 +26,8 @@ namespace kofu::storage {
 
 namespace {
 
-/// Staged records are written in batches of this many, without the WAL (the stage is flushed
-/// before its commit, and a crash before the commit throws the stage away anyway).
-constexpr size_t stage_batch_records = 2'000;
+/// The folder (under the database folder) where full feeds write their stage files.
+constexpr std::string_view stage_folder_name = "feed-stage";
 /// The label of the key-wrapping key derived from the master key.
 constexpr std::string_view wrap_key_label = "kofu/key-wrap/v1";
 /// Departures (residents who left) one feed may record for later deletion.
@@ -49,7 +58,9 @@ std::string encode_u64(uint64_t x) {
 
 struct database::impl {
   std::string dir;
+  database_options options;
   key256 code_key;  // resident codes -> HMAC
+  std::unique_ptr<hmac_key> code_mac_key; // code_key's precomputed HMAC states
   key256 wrap_key;  // wraps data keys
   key256 holds_key; // seals manual hold reasons
   std::unique_ptr<rocksdb::DB> db;
@@ -159,6 +170,18 @@ struct database::impl {
     co.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForce;
     rocksdb::Slice b = slice(from), e = slice(to);
     check(db->CompactRange(co, h(c), &b, e.empty() ? nullptr : &e), "compact range");
+  }
+
+  std::string stage_root() const { return dir + "/" + std::string(stage_folder_name); }
+
+  /// Stage files left by a feed that never finished (a crash, a failed clean-up): no feed is live
+  /// at open, so every one of them is stray. Their records never reached the database.
+  void remove_stage_files() {
+    std::error_code ec;
+    std::filesystem::remove_all(stage_root(), ec);
+    if (ec)
+      throw storage_error("storage: cannot remove the stage files in " + stage_root() + ": "
+                          + ec.message());
   }
 
   /// Staging markers: "stage/<data key name>" -> generation range to sweep after a crash.
@@ -326,6 +349,47 @@ struct stage_target {
   column family() const { return set == dataset::residents ? column::residents : column::tax; }
 };
 
+/// Records on their way to the staging thread: per record its code and its encoded plaintext,
+/// back to back in one buffer that is wiped when the batch has been sealed.
+struct record_batch {
+  std::string bytes;
+  std::vector<std::pair<uint32_t, uint32_t>> items; // code bytes, plaintext bytes
+
+  template <class Record>
+  void add(std::string_view code, const Record& r) {
+    room(code.size() + encoded_size(r));
+    bytes.append(code);
+    auto at = bytes.size();
+    encode_append(bytes, r);
+    items.emplace_back(static_cast<uint32_t>(code.size()), static_cast<uint32_t>(bytes.size() - at));
+  }
+  void add(std::string_view code, std::string_view plain) {
+    room(code.size() + plain.size());
+    bytes.append(code);
+    bytes.append(plain);
+    items.emplace_back(static_cast<uint32_t>(code.size()), static_cast<uint32_t>(plain.size()));
+  }
+  bool empty() const { return items.empty(); }
+  void clear() {
+    wipe(bytes);
+    bytes.clear();
+    items.clear();
+  }
+
+private:
+  /// Grows by hand when `more` bytes might not fit, wiping the old buffer: std::string's own
+  /// growth would leave a copy of the plaintexts in freed memory.
+  void room(size_t more) {
+    if (bytes.size() + more <= bytes.capacity())
+      return;
+    std::string bigger;
+    bigger.reserve(std::max(2 * bytes.capacity(), bytes.size() + more + (size_t{1} << 16)));
+    bigger.append(bytes);
+    wipe(bytes);
+    bytes.swap(bigger);
+  }
+};
+
 class stage_base : public feed_stage {
 public:
   stage_base(database::impl& db, stage_target t, const database& owner)
@@ -337,36 +401,48 @@ public:
   void put(const resident_record& r) override {
     if (target_.set != dataset::residents)
       throw storage_error("storage: a resident record staged into a tax feed");
-    auto mac = owner_.code_mac(r.resident_code);
     if (r.status != resident_status::active && r.status_date) {
       // A resident who left is deleted after retention.resident_days: the deletion timer finds
       // them through this index, written with the feed's commit.
       if (departures_.size() >= departures_max)
         throw storage_error("storage: a feed may record at most " + std::to_string(departures_max)
                             + " departures");
-      departures_.push_back(keys::departure(yyyymmdd_of(*r.status_date), mac));
+      departures_.push_back(
+        keys::departure(yyyymmdd_of(*r.status_date), owner_.code_mac(r.resident_code)));
     }
-    stage_value(mac, encode(r));
+    stage(r);
   }
 
   void put(const tax_record& r) override {
     if (target_.set != dataset::tax || r.fiscal_year != *target_.fiscal_year)
       throw storage_error("storage: a tax record staged into the wrong data set");
-    stage_value(owner_.code_mac(r.resident_code), encode(r));
+    stage(r);
   }
 
   uint64_t records_staged() const override { return staged_; }
 
 protected:
-  virtual void stage_put(std::string key, std::string value) = 0;
-
-  void stage_value(const digest256& mac, std::string plain) {
-    auto key = target_.record_key(mac);
-    auto sealed = seal(key_, key, plain);
-    wipe(plain);
-    stage_put(std::move(key), std::move(sealed));
+  template <class Record>
+  void stage(const Record& r) {
+    if (auto* b = open_batch()) {
+      b->add(r.resident_code, r); // encoded straight into the batch
+      batch_added();
+    } else {
+      auto plain = encode(r);
+      stage_record(r.resident_code, plain);
+      wipe(plain);
+    }
     ++staged_;
   }
+
+  /// A batch that records are encoded into directly, or nullptr (then stage_record()).
+  virtual record_batch* open_batch() { return nullptr; }
+  /// After a record went into open_batch().
+  virtual void batch_added() {
+    // nop
+  }
+  /// One record: its code (keyed by its HMAC) and its encoded plaintext (sealed under the key).
+  virtual void stage_record(std::string_view code, std::string_view plain) = 0;
 
   /// Adds the departure index entries to the commit batch.
   void add_departures(rocksdb::WriteBatch& b) {
@@ -386,12 +462,164 @@ protected:
   std::vector<std::string> departures_;
 };
 
-/// A full feed: a new generation, written as it streams, switched to at commit.
+/// Seals records and writes them as sorted runs, one SST file per run: the records of a run are
+/// collected (sealed, with their keys) in one buffer of at most `run_bytes`, sorted by key and
+/// written through rocksdb::SstFileWriter into the stage folder. The runs overlap one another (the
+/// keys are HMACs, in random order); IngestExternalFile takes them all at once at the commit.
+///
+/// The buffer is cut into up to 256 slices, one per range of the HMAC's first byte (the HMACs are
+/// uniform, so the slices fill evenly; the run ends when one is full). A slice (about 512 KiB) is
+/// sorted and written while it sits in the cache, instead of gathering a million records from
+/// random places of 128 MiB.
+class run_writer {
+public:
+  run_writer(database::impl& db, const database& owner, const stage_target& t, const key256& key,
+             std::string folder)
+    : db_(db), owner_(owner), family_(t.family()), sealer_(key), folder_(std::move(folder)),
+      run_bytes_(std::clamp<size_t>(db.options.stage_run_bytes, 1, UINT32_MAX)) {
+    auto probe = t.record_key(digest256{});
+    key_prefix_ = probe.substr(0, probe.size() - sizeof(digest256));
+    key_bytes_ = probe.size();
+    slices_ = std::clamp<size_t>(run_bytes_ / slice_bytes_min, 1, 256);
+    slice_bytes_ = run_bytes_ / slices_;
+    used_.assign(slices_, 0);
+    entries_.resize(slices_);
+  }
+
+  void add(std::string_view code, std::string_view plain) {
+    auto need = key_bytes_ + plain.size() + seal_overhead_bytes;
+    auto mac = owner_.code_mac(code);
+    size_t slice = (size_t{mac[0]} * slices_) >> 8;
+    if (count_ > 0 && (total_ + need > run_bytes_ || used_[slice] + need > slice_bytes_))
+      spill();
+    if (need > slice_bytes_) {
+      // Only with a tiny run size (tests): one slice, grown to hold the record.
+      if (slices_ != 1 || need > UINT32_MAX)
+        throw storage_error("storage: a staged record is larger than a stage run");
+      slice_bytes_ = need;
+      arena_.reset();
+    }
+    if (!arena_)
+      arena_.reset(new char[slices_ * slice_bytes_]); // written before read: no need to zero it
+    size_t offset = slice * slice_bytes_ + used_[slice];
+    char* at = arena_.get() + offset;
+    std::memcpy(at, key_prefix_.data(), key_prefix_.size());
+    std::memcpy(at + key_prefix_.size(), mac.data(), mac.size());
+    std::string_view key_view(at, key_bytes_);
+    entry e;
+    e.order = keys::read_u64(key_view, key_prefix_.size());
+    e.offset = static_cast<uint32_t>(offset);
+    e.value_bytes = static_cast<uint32_t>(plain.size() + seal_overhead_bytes);
+    sealer_.seal_to(reinterpret_cast<uint8_t*>(at + key_bytes_), key_view, plain);
+    used_[slice] += need;
+    total_ += need;
+    ++count_;
+    entries_[slice].push_back(e);
+  }
+
+  /// Writes the last run; then files() is complete.
+  void finish() { spill(); }
+
+  const std::vector<std::string>& files() const { return files_; }
+
+private:
+  /// Slices smaller than this are not worth it; a run smaller than two is one slice.
+  static constexpr size_t slice_bytes_min = size_t{256} << 10;
+
+  struct entry {
+    uint64_t order;       // the first 8 bytes of the HMAC, big-endian: the sort key, mostly
+    uint32_t offset;      // of the key in arena_; the value follows it
+    uint32_t value_bytes;
+  };
+
+  void spill() {
+    if (count_ == 0)
+      return;
+    if (!writer_options_) {
+      writer_options_ = std::make_unique<rocksdb::Options>(db_.db->GetDBOptions(),
+                                                           db_.db->GetOptions(db_.h(family_)));
+      // Ciphertext does not compress: do not try.
+      writer_options_->compression = rocksdb::kNoCompression;
+      writer_options_->bottommost_compression = rocksdb::kDisableCompressionOption;
+      std::error_code ec;
+      std::filesystem::create_directories(folder_, ec);
+      if (ec)
+        throw storage_error("storage: cannot create the stage folder " + folder_ + ": "
+                            + ec.message());
+    }
+    char name[32];
+    std::snprintf(name, sizeof(name), "/%06zu.sst", files_.size() + 1);
+    auto path = folder_ + name;
+    rocksdb::EnvOptions eo;
+    eo.bytes_per_sync = size_t{1} << 20; // write back as it goes; the sync at Finish() is short
+    rocksdb::SstFileWriter w(eo, *writer_options_, db_.h(family_),
+                             /*invalidate_page_cache=*/false);
+    check(w.Open(path), "open stage file");
+    files_.push_back(path); // removed with the folder if anything below fails
+    const char* base = arena_.get();
+    const size_t tail = key_prefix_.size() + 8; // the key's bytes after the prefix and `order`
+    // Slices in key order (by the HMAC's first byte), each sorted on its own.
+    for (auto& slice : entries_) {
+      // Equal keys (one code staged twice): insertion order decides, the last one is kept.
+      std::sort(slice.begin(), slice.end(), [&](const entry& a, const entry& b) {
+        if (a.order != b.order)
+          return a.order < b.order;
+        int c = std::memcmp(base + a.offset + tail, base + b.offset + tail, key_bytes_ - tail);
+        return c != 0 ? c < 0 : a.offset < b.offset;
+      });
+      for (size_t i = 0; i < slice.size(); ++i) {
+        if (i + 1 < slice.size() && slice[i].order == slice[i + 1].order
+            && std::memcmp(base + slice[i].offset, base + slice[i + 1].offset, key_bytes_) == 0)
+          continue; // a later put of the same code follows
+        auto& e = slice[i];
+        check(w.Put(rocksdb::Slice(base + e.offset, key_bytes_),
+                    rocksdb::Slice(base + e.offset + key_bytes_, e.value_bytes)),
+              "write stage file");
+      }
+      slice.clear();
+    }
+    check(w.Finish(), "finish stage file");
+    std::fill(used_.begin(), used_.end(), 0);
+    total_ = 0;
+    count_ = 0;
+  }
+
+  database::impl& db_;
+  const database& owner_;
+  column family_;
+  sealer sealer_;
+  std::string folder_;
+  size_t run_bytes_;
+  std::string key_prefix_;
+  size_t key_bytes_ = 0;
+  size_t slices_ = 1;
+  size_t slice_bytes_ = 0;
+  std::unique_ptr<char[]> arena_; // key || sealed value, per record (HMACs and ciphertext only)
+  std::vector<size_t> used_;      // bytes used in each slice
+  std::vector<std::vector<entry>> entries_; // per slice
+  size_t total_ = 0;
+  size_t count_ = 0;
+  std::unique_ptr<rocksdb::Options> writer_options_;
+  std::vector<std::string> files_;
+};
+
+/// A full feed: a new generation. The feed thread encodes the records and hands them in batches
+/// to a staging thread, which computes the HMACs, seals and writes sorted SST runs into the stage
+/// folder; commit() ingests the runs (unreachable: no generation pointer names them yet) and then
+/// switches the generation pointer in one synced write.
 class full_stage final : public stage_base {
 public:
   full_stage(database::impl& db, stage_target t, const database& owner)
-    : stage_base(db, std::move(t), owner) {
+    : stage_base(db, std::move(t), owner),
+      folder_(db.stage_root() + "/" + folder_name(target_)),
+      runs_(db, owner, target_, key_, folder_),
+      threaded_(db.options.stage_thread),
+      batch_records_(std::max<size_t>(db.options.stage_batch_records, 1)),
+      queue_max_(std::max<size_t>(db.options.stage_queue_batches, 1)) {
     db_.put_sync(column::meta, database::impl::stage_marker(target_.data_key_name), "");
+    remove_folder(); // a leftover of an earlier attempt at this generation
+    if (threaded_)
+      worker_ = std::thread([this] { work(); });
   }
 
   ~full_stage() override {
@@ -399,9 +627,11 @@ public:
       try {
         abort();
       } catch (...) {
-        // The stage marker stays; the next start sweeps the generation.
+        // The stage marker stays; the next start sweeps the generation and the files.
       }
     }
+    stop(true);
+    current_.clear();
   }
 
   void remove(std::string_view) override {
@@ -409,8 +639,27 @@ public:
   }
 
   void commit() override {
-    flush_batch();
-    check(db_.db->Flush(rocksdb::FlushOptions{}, db_.h(target_.family())), "flush stage");
+    if (!current_.empty())
+      hand_over();
+    stop(false);
+    {
+      std::lock_guard lock(mutex_);
+      if (error_)
+        std::rethrow_exception(error_);
+    }
+    if (!threaded_)
+      runs_.finish();
+    if (!runs_.files().empty()) {
+      rocksdb::IngestExternalFileOptions io;
+      io.move_files = true;           // hard links: the files are under the database folder
+      io.write_global_seqno = false;  // the sequence number lives in the MANIFEST only
+      io.snapshot_consistency = true; // open snapshots do not see the new files
+      check(db_.db->IngestExternalFile(db_.h(target_.family()), runs_.files(), io),
+            "ingest the stage files");
+    }
+    // Until this write the ingested records are unreachable: keys carry the generation, and the
+    // pointer still names the old one. A crash before it leaves the stage marker, and the next
+    // start destroys the generation's range.
     auto old_generation = db_.generation(target_.generation_key, nullptr);
     rocksdb::WriteBatch b;
     std::string gen;
@@ -427,6 +676,7 @@ public:
     wo.sync = true;
     check(db_.db->Write(wo, &b), "commit feed");
     done_ = true;
+    remove_folder_quietly();
     if (old_generation != 0)
       db_.retire(target_.set == dataset::residents
                    ? keys::data_key_residents(old_generation)
@@ -435,34 +685,157 @@ public:
 
   void abort() override {
     done_ = true;
-    batch_.Clear();
+    stop(true);
+    current_.clear();
+    remove_folder_quietly();
     db_.retire(target_.data_key_name);
   }
 
 private:
-  void stage_put(std::string key, std::string value) override {
-    check(batch_.Put(db_.h(target_.family()), slice(key), slice(value)), "stage");
-    if (static_cast<size_t>(batch_.Count()) >= stage_batch_records)
-      flush_batch();
+  static std::string folder_name(const stage_target& t) {
+    return t.set == dataset::residents
+             ? "residents-" + std::to_string(t.generation)
+             : "tax-" + std::to_string(*t.fiscal_year) + "-" + std::to_string(t.generation);
   }
 
-  void flush_batch() {
-    if (batch_.Count() == 0)
+  record_batch* open_batch() override { return &current_; }
+
+  void batch_added() override {
+    if (current_.items.size() >= batch_records_)
+      hand_over();
+  }
+
+  void stage_record(std::string_view code, std::string_view plain) override {
+    current_.add(code, plain);
+    batch_added();
+  }
+
+  /// The current batch to the staging thread (waits while the queue is full), or, without a
+  /// staging thread, sealed and written here.
+  void hand_over() {
+    if (!threaded_) {
+      seal_batch(current_);
+      current_.clear();
       return;
-    rocksdb::WriteOptions wo;
-    wo.disableWAL = true;
-    check(db_.db->Write(wo, &batch_), "write stage");
-    batch_.Clear();
+    }
+    std::unique_lock lock(mutex_);
+    space_.wait(lock, [&] { return queue_.size() < queue_max_ || error_; });
+    if (error_)
+      std::rethrow_exception(error_);
+    queue_.push_back(std::move(current_));
+    current_ = record_batch{};
+    ready_.notify_one();
   }
 
-  rocksdb::WriteBatch batch_;
+  void seal_batch(const record_batch& b) {
+    size_t at = 0;
+    std::string_view bytes = b.bytes;
+    for (auto [code_bytes, plain_bytes] : b.items) {
+      runs_.add(bytes.substr(at, code_bytes), bytes.substr(at + code_bytes, plain_bytes));
+      at += code_bytes + plain_bytes;
+    }
+  }
+
+  /// The staging thread: seals the batches and writes the runs, then the last run when closed.
+  void work() {
+    pthread_setname_np(pthread_self(), "kofu-stage"); // for ps and perf
+    for (;;) {
+      record_batch b;
+      {
+        std::unique_lock lock(mutex_);
+        ready_.wait(lock, [&] { return !queue_.empty() || closed_ || cancelled_; });
+        if (cancelled_ || (queue_.empty() && closed_))
+          break;
+        b = std::move(queue_.front());
+        queue_.pop_front();
+        space_.notify_one();
+      }
+      try {
+        seal_batch(b);
+      } catch (...) {
+        fail(std::current_exception());
+        b.clear();
+        return;
+      }
+      b.clear();
+    }
+    bool finish = false;
+    {
+      std::lock_guard lock(mutex_);
+      finish = closed_ && !cancelled_;
+    }
+    if (finish) {
+      try {
+        runs_.finish();
+      } catch (...) {
+        fail(std::current_exception());
+      }
+    }
+  }
+
+  void fail(std::exception_ptr e) {
+    std::lock_guard lock(mutex_);
+    error_ = e;
+    for (auto& q : queue_)
+      q.clear();
+    queue_.clear();
+    space_.notify_all();
+  }
+
+  /// Ends the staging thread: after the queue is done (`cancel` false) or at once.
+  void stop(bool cancel) {
+    if (!worker_.joinable())
+      return;
+    {
+      std::lock_guard lock(mutex_);
+      closed_ = true;
+      cancelled_ = cancelled_ || cancel;
+      ready_.notify_all();
+    }
+    worker_.join();
+    std::lock_guard lock(mutex_);
+    for (auto& q : queue_)
+      q.clear();
+    queue_.clear();
+  }
+
+  void remove_folder() {
+    std::error_code ec;
+    std::filesystem::remove_all(folder_, ec);
+    if (ec)
+      throw storage_error("storage: cannot remove the stage folder " + folder_ + ": "
+                          + ec.message());
+  }
+
+  void remove_folder_quietly() {
+    std::error_code ec;
+    std::filesystem::remove_all(folder_, ec); // a failure leaves them to the next start
+  }
+
+  std::string folder_;
+  run_writer runs_;
+  bool threaded_;
+  size_t batch_records_;
+  size_t queue_max_;
+  record_batch current_;
+  std::mutex mutex_;
+  std::condition_variable ready_; // a batch is queued, or the stage closes
+  std::condition_variable space_; // the queue has room, or the staging thread failed
+  std::deque<record_batch> queue_;
+  bool closed_ = false;
+  bool cancelled_ = false;
+  std::exception_ptr error_;
+  std::thread worker_;
   bool done_ = false;
 };
 
 /// A delta feed: every change in one batch, written with the sequence in one synced write.
 class delta_stage final : public stage_base {
 public:
-  using stage_base::stage_base;
+  delta_stage(database::impl& db, stage_target t, const database& owner)
+    : stage_base(db, std::move(t), owner), sealer_(key_) {
+    // nop
+  }
 
   void remove(std::string_view code) override {
     check(batch_.Delete(db_.h(target_.family()), slice(target_.record_key(owner_.code_mac(code)))),
@@ -490,8 +863,10 @@ public:
   }
 
 private:
-  void stage_put(std::string key, std::string value) override {
-    check(batch_.Put(db_.h(target_.family()), slice(key), slice(value)), "stage");
+  void stage_record(std::string_view code, std::string_view plain) override {
+    auto key = target_.record_key(owner_.code_mac(code));
+    auto sealed = sealer_.seal(key, plain);
+    check(batch_.Put(db_.h(target_.family()), slice(key), slice(sealed)), "stage");
     check_bound();
   }
 
@@ -502,6 +877,7 @@ private:
                           + " records; deliver a full feed instead");
   }
 
+  sealer sealer_; // the generation's key, reused by every delta: a fresh nonce prefix per feed
   rocksdb::WriteBatch batch_;
 };
 
@@ -515,9 +891,11 @@ database::database(std::unique_ptr<impl> p) : impl_(std::move(p)) {
 
 database::~database() = default;
 
-std::unique_ptr<database> database::open(const std::string& dir, const key256& master) {
+std::unique_ptr<database> database::open(const std::string& dir, const key256& master,
+                                         const database_options& opts) {
   auto p = std::make_unique<impl>();
   p->dir = dir;
+  p->options = opts;
   p->wrap_key = derive_key(master, wrap_key_label);
   rocksdb::DBOptions options;
   options.create_if_missing = true;
@@ -538,13 +916,19 @@ std::unique_ptr<database> database::open(const std::string& dir, const key256& m
     p->cf[i] = p->handles[i + 1];
   p->check_master_key();
   p->code_key = p->data_key(keys::named_key("resident-code"), true);
+  p->code_mac_key = std::make_unique<hmac_key>(p->code_key);
   p->holds_key = p->data_key(keys::named_key("holds"), true);
+  p->remove_stage_files();
   p->sweep_generations();
   return std::unique_ptr<database>(new database(std::move(p)));
 }
 
 digest256 database::code_mac(std::string_view resident_code) const {
-  return hmac_sha256(impl_->code_key, resident_code);
+  return impl_->code_mac_key->mac(resident_code);
+}
+
+std::string database::stage_dir() const {
+  return impl_->stage_root();
 }
 
 std::unique_ptr<snapshot> database::take_snapshot() const {

@@ -66,7 +66,8 @@ private:
 
 enum class dataset : uint8_t { residents, tax };
 
-/// One feed being staged: records go in, nothing is visible until commit().
+/// One feed being staged: records go in, nothing is visible until commit(). Errors of a staging
+/// thread surface as storage_error from a later put() or from commit().
 class feed_stage {
 public:
   virtual ~feed_stage() = default;
@@ -86,12 +87,30 @@ struct rollover_result {
   std::map<int32_t, uint64_t> destroyed; // fiscal year -> records destroyed
 };
 
+/// How full feeds are staged (docs/FEEDS.md, "Storing a feed"). The defaults are the production
+/// values; tests make them small to exercise many runs.
+struct database_options {
+  /// A full feed's sealed records are collected in memory up to this many bytes, sorted and written
+  /// as one SST file of the stage (the feed's peak memory is about this much).
+  size_t stage_run_bytes = size_t{128} << 20;
+  /// Records handed from the feed thread to the staging thread at a time.
+  size_t stage_batch_records = 2'048;
+  /// Batches waiting for the staging thread at most (the feed thread waits beyond).
+  size_t stage_queue_batches = 8;
+  /// false: a full feed seals, sorts and writes on the caller's thread (no staging thread).
+  bool stage_thread = true;
+};
+
 class database {
 public:
   /// Opens or creates the database in `dir`, then sweeps what a crash may have left (staged
-  /// generations, retired generations not yet destroyed). Throws storage_error.
-  static std::unique_ptr<database> open(const std::string& dir, const key256& master);
+  /// generations, retired generations not yet destroyed, stage files). Throws storage_error.
+  static std::unique_ptr<database> open(const std::string& dir, const key256& master,
+                                        const database_options& options = {});
   ~database();
+
+  /// The folder under dir() where full feeds write their stage files (removed at open).
+  std::string stage_dir() const;
 
   /// The keyed hash under which a resident code is stored.
   digest256 code_mac(std::string_view resident_code) const;

@@ -1,5 +1,6 @@
 #include "storage/record_codec.hpp"
 
+#include <cassert>
 #include <cstring>
 
 namespace kofu::storage {
@@ -9,32 +10,50 @@ namespace {
 constexpr uint8_t resident_format_version = 1;
 constexpr uint8_t tax_format_version = 1;
 
+/// Writes into a buffer sized beforehand (encoded_size): no growth, so no reallocation leaves a
+/// copy of the plaintext behind in freed memory.
 class writer {
 public:
-  void u8(uint8_t x) { out_.push_back(static_cast<char>(x)); }
+  explicit writer(char* p) : p_(p) {
+    // nop
+  }
+  void u8(uint8_t x) { *p_++ = static_cast<char>(x); }
   void u32(uint32_t x) {
     for (int i = 3; i >= 0; --i)
-      u8(static_cast<uint8_t>(x >> (8 * i)));
+      *p_++ = static_cast<char>(x >> (8 * i));
   }
   void i64(int64_t x) {
     auto u = static_cast<uint64_t>(x);
     for (int i = 7; i >= 0; --i)
-      u8(static_cast<uint8_t>(u >> (8 * i)));
+      *p_++ = static_cast<char>(u >> (8 * i));
   }
   void str(std::string_view s) {
     u32(static_cast<uint32_t>(s.size()));
-    out_.append(s);
+    std::memcpy(p_, s.data(), s.size());
+    p_ += s.size();
   }
   void date(const civil_date& d) {
     u32(static_cast<uint32_t>(d.year));
     u8(d.month);
     u8(d.day);
   }
-  std::string take() { return std::move(out_); }
+  const char* pos() const { return p_; }
 
 private:
-  std::string out_;
+  char* p_;
 };
+
+constexpr size_t str_bytes(std::string_view s) {
+  return 4 + s.size();
+}
+constexpr size_t date_bytes = 6;
+
+/// Grows `out` by n bytes and returns where they start.
+char* extend(std::string& out, size_t n) {
+  auto at = out.size();
+  out.resize(at + n);
+  return out.data() + at;
+}
 
 class reader {
 public:
@@ -92,8 +111,20 @@ private:
 
 } // namespace
 
-std::string encode(const resident_record& r) {
-  writer w;
+size_t encoded_size(const resident_record& r) {
+  return 1 + str_bytes(r.resident_code) + str_bytes(r.name) + str_bytes(r.name_kana) + date_bytes
+         + str_bytes(r.address) + 1 + 1 + date_bytes + 1;
+}
+
+size_t encoded_size(const tax_record& r) {
+  return 1 + str_bytes(r.resident_code) + 4 + str_bytes(r.address_jan1) + 1
+         + 8 * r.amounts_yen.size() + 1 + r.counts.size();
+}
+
+void encode_append(std::string& out, const resident_record& r) {
+  const auto n = encoded_size(r);
+  char* start = extend(out, n);
+  writer w(start);
   w.u8(resident_format_version);
   w.str(r.resident_code);
   w.str(r.name);
@@ -104,11 +135,13 @@ std::string encode(const resident_record& r) {
   w.u8(r.status_date ? 1 : 0);
   w.date(r.status_date.value_or(civil_date{}));
   w.u8(static_cast<uint8_t>(r.hold));
-  return w.take();
+  assert(w.pos() == start + n);
 }
 
-std::string encode(const tax_record& r) {
-  writer w;
+void encode_append(std::string& out, const tax_record& r) {
+  const auto n = encoded_size(r);
+  char* start = extend(out, n);
+  writer w(start);
   w.u8(tax_format_version);
   w.str(r.resident_code);
   w.u32(static_cast<uint32_t>(r.fiscal_year));
@@ -119,7 +152,21 @@ std::string encode(const tax_record& r) {
   w.u8(r.spouse_flag ? 1 : 0);
   for (auto x : r.counts)
     w.u8(x);
-  return w.take();
+  assert(w.pos() == start + n);
+}
+
+std::string encode(const resident_record& r) {
+  std::string out;
+  out.reserve(encoded_size(r));
+  encode_append(out, r);
+  return out;
+}
+
+std::string encode(const tax_record& r) {
+  std::string out;
+  out.reserve(encoded_size(r));
+  encode_append(out, r);
+  return out;
 }
 
 std::optional<resident_record> decode_resident(std::string_view bytes) {

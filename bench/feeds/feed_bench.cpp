@@ -1,7 +1,7 @@
 // feed_bench: a full tax feed of N records (default 1,000,000) through kofu's real feed path, and
 // the RocksDB floor for the same data in the same run. docs/BENCH.md describes the figures.
 //
-//   feed_bench [--records N] [--skip-cp932] [--tmp DIR]
+//   feed_bench [--records N] [--skip-cp932] [--skip-floor] [--tmp DIR] [--input FEED]
 //
 // The path measured is the one every feed takes inside kofud (docs/ARCHITECTURE.md, "Feeds"): a
 // kofu::feed_load on a node_context over a fresh temporary database, fed the file in 1 MiB chunks
@@ -60,7 +60,9 @@ constexpr size_t size_sample_records = 20'000;
 struct options {
   uint64_t records = 1'000'000;
   bool cp932 = true;
+  bool floor = true;
   std::string tmp;
+  std::string input; // a tax feed of fiscal year 2025 to load instead of generating one
 };
 
 bool parse(int argc, char** argv, options& o) {
@@ -72,6 +74,10 @@ bool parse(int argc, char** argv, options& o) {
       o.records = std::strtoull(argv[++i], nullptr, 10);
     } else if (a == "--tmp" && i + 1 < argc) {
       o.tmp = argv[++i];
+    } else if (a == "--skip-floor") {
+      o.floor = false;
+    } else if (a == "--input" && i + 1 < argc) {
+      o.input = argv[++i];
     } else {
       return false;
     }
@@ -235,11 +241,27 @@ double mib(uint64_t b) {
 int main(int argc, char** argv) {
   options o;
   if (!parse(argc, argv, o)) {
-    std::fprintf(stderr, "usage: feed_bench [--records N (<= %llu)] [--skip-cp932] [--tmp DIR]\n",
+    std::fprintf(stderr,
+                 "usage: feed_bench [--records N (<= %llu)] [--skip-cp932] [--skip-floor] "
+                 "[--tmp DIR]\n"
+                 "                  [--input FEED (a tax feed of fiscal year 2025, e.g. from "
+                 "kofu-feedgen; loaded once, nothing generated: for profiling)]\n",
                  static_cast<unsigned long long>(records_max));
     return 2;
   }
   try {
+    if (!o.input.empty()) {
+      // Profiling: only the timed path, on a given file.
+      std::printf("feed_bench: %s; load average %.2f\n", o.input.c_str(),
+                  bench::load_average_1min());
+      auto r = load_feed(o.input, o.tmp);
+      figure("feed.input_state", r.state + " (" + std::to_string(r.records) + " records)");
+      figure("feed.input_seconds", fmt(r.seconds, 2));
+      figure("feed.input_cpu_seconds (all threads)", fmt(r.cpu_seconds, 2));
+      figure("feed.input_peak_rss_mib", fmt(mib(r.peak_rss), 1));
+      figure("load_average_1min_after", fmt(bench::load_average_1min(), 2));
+      return r.applied ? 0 : 1;
+    }
     bench::temp_dir files("feed-bench-files", o.tmp);
     std::printf("feed_bench: %llu tax records, fiscal year %d; load average %.2f; %s\n",
                 static_cast<unsigned long long>(o.records), fiscal_year, bench::load_average_1min(),
@@ -255,7 +277,9 @@ int main(int argc, char** argv) {
       mean += v;
     mean /= static_cast<double>(sizes.size());
     figure("floor.value_bytes_mean (sealed tax record)", fmt(mean, 1));
-    auto fl = rocksdb_floor(o.records, sizes, o.tmp);
+    floor_result fl;
+    if (o.floor)
+      fl = rocksdb_floor(o.records, sizes, o.tmp);
     figure("floor.rocksdb_sst_ingest_seconds", fmt(fl.seconds, 2));
     figure("floor.rocksdb_sst_ingest_cpu_seconds", fmt(fl.cpu_seconds, 2));
     figure("floor.rocksdb_sst_ingest_mib", fmt(mib(fl.bytes), 1));
@@ -269,7 +293,7 @@ int main(int argc, char** argv) {
     figure("feed.utf8_cpu_ratio_to_floor", fmt(u.cpu_seconds / fl.cpu_seconds, 2));
     figure("feed.utf8_records_per_s", fmt(static_cast<double>(u.records) / u.seconds, 0));
     figure("feed.utf8_peak_rss_mib", fmt(mib(u.peak_rss), 1));
-    double ratio = u.seconds / fl.seconds;
+    double ratio = o.floor ? u.seconds / fl.seconds : 0;
     figure("feed.utf8_ratio_to_floor", fmt(ratio, 2));
 
     bool ok = u.applied;

@@ -18,7 +18,7 @@
 // sync=true one per write (no grouping) for reference. Entries are shaped like the session's (event
 // issuance, request id, certificate number, PDF SHA-256, subject HMAC) and built before the clock
 // starts; the figure covers the HMAC chain, the JSON, the batch and the write. The chain's HMAC is
-// set up once per run (storage::chain_key), as the logger sets it up once when it starts. Wall time
+// set up once per run (storage::hmac_key), as the logger sets it up once when it starts. Wall time
 // and the appending thread's CPU time are both given (the machine is shared). The target line
 // judges the per-issuance figures (entry + ledger row + request record).
 
@@ -149,8 +149,8 @@ per_entry append_run(storage::database& db, const storage::key256& audit_key, ui
                      size_t per_write, bool sync, bool with_ledger) {
   auto code_key = storage::key256::random();
   auto state = storage::load_audit_state(db);
-  // Set up once, as the logger does when it starts (storage::chain_key).
-  storage::chain_key key(audit_key);
+  // Set up once, as the logger does when it starts (storage::hmac_key).
+  storage::hmac_key key(audit_key);
   // The entries are made before the clock starts: the session builds them, not the logger.
   std::vector<storage::audit_entry> made;
   made.reserve(n);

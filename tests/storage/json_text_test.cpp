@@ -166,14 +166,14 @@ TEST_CASE("the audit chain's canonical form and MAC are stable") {
   const std::string prev(64, '0');
   const std::string expected = "027a58d2618d85e09c685f83f5c4d20c940972ee8c812f7f25e6cb50e1df3d00";
   CHECK(chain_mac(fixed_key(), prev, e) == expected);
-  chain_key key(fixed_key());
+  hmac_key key(fixed_key());
   CHECK(chain_mac(key, prev, e) == expected);
   CHECK(to_hex(hmac_sha256(fixed_key(), prev + canonical_json(e))) == expected);
 }
 
 TEST_CASE("the reusable chain key gives HMAC-SHA-256, call after call, however the data is split") {
   auto k = key256::random();
-  chain_key key(k);
+  hmac_key key(k);
   std::string data;
   for (size_t n : {0, 1, 55, 63, 64, 65, 127, 128, 1000}) {
     data.assign(n, 'x');
@@ -185,12 +185,12 @@ TEST_CASE("the reusable chain key gives HMAC-SHA-256, call after call, however t
     CHECK(key.mac({v.substr(0, n / 3), v.substr(n / 3, n / 3), v.substr(2 * (n / 3))}) == expected);
     CHECK(key.mac({"", v, ""}) == expected);
   }
-  CHECK(chain_key(key256::random()).mac({"x"}) != key.mac({"x"}));
+  CHECK(hmac_key(key256::random()).mac({"x"}) != key.mac({"x"}));
 }
 
 TEST_CASE("the chain MAC covers every field of the entry, its name and the previous MAC") {
   auto k = key256::random();
-  chain_key key(k);
+  hmac_key key(k);
   auto base = full_entry();
   const std::string prev(64, '1');
   auto base_mac = chain_mac(key, prev, base);
@@ -248,7 +248,7 @@ TEST_CASE("chain_entries stores nlohmann's form with the MAC of prev || canonica
     entries.push_back(e);
   }
   write_batch b(*f.db);
-  chain_key key(k);
+  hmac_key key(k);
   chain_entries(key, state, entries, b);
   f.db->write(b, true);
   std::string prev(64, '0');
