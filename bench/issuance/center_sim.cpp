@@ -2,7 +2,12 @@
 // docs/BENCH.md describes every figure; scripts/bench.sh starts the node and runs this.
 //
 //   center_sim --setup DIR --port N --residents FILE --tax FILE [options]
-//     --connections C     mutual-TLS keep-alive connections, one thread each (default 64)
+//     --connections C     mutual-TLS keep-alive connections (default 64)
+//     --client async|threads  the load loop's client (default async): async multiplexes the C
+//                         connections on one io_context run by T threads (async_load.hpp);
+//                         threads is one thread per connection, each with its own synchronous
+//                         net::http_client (the client before; kept for comparison)
+//     --client-threads T  async: the io_context's threads (default 1)
 //     --seconds S         the timed window of the load phase (default 10)
 //     --requests-max N    ... and at most this many requests in it (default 50000)
 //     --rounds R          rounds of each adversarial mode (default 10)
@@ -17,10 +22,13 @@
 // kofu's own feed parser). Every connection talks only to 127.0.0.1.
 //
 // Phases:
-//  load         C threads, each its own connection (handshake and one warm-up request before the
-//               window), send requests for random issuable residents (active, no hold, a filed or
-//               dependent declaration) until S seconds or N requests. Latency: from before
-//               http_client::request() to the whole response read.
+//  load         C connections (handshake and one warm-up request each before the window) send
+//               requests for random issuable residents (active, no hold, a filed or dependent
+//               declaration) back to back, until S seconds or N requests. Latency: from just
+//               before the write of the request (or the reconnect before it) to the whole
+//               response read. --client picks the client: async (default; the connections on T
+//               threads) or threads (a thread and a net::http_client per connection). The
+//               adversarial and overload phases always use one thread per connection.
 //  adversarial  burst: C requests for C different residents released together by a barrier;
 //               repeat: every thread sends the same request_id (same content) at once, then once
 //               more (redelivery): all answers must carry the same certificate number;
@@ -48,9 +56,11 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <random>
 #include <sstream>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <unordered_map>
 #include <vector>
@@ -61,6 +71,7 @@
 #include <poppler-document.h>
 #include <poppler-page.h>
 
+#include "bench/issuance/async_load.hpp"
 #include "bench/storage/bench_util.hpp"
 #include "feed/parser.hpp"
 #include "net/http_client.hpp"
@@ -76,6 +87,7 @@ constexpr size_t connections_max = 1024;
 constexpr uint64_t requests_max_limit = 1'000'000;
 constexpr double seconds_max = 600;
 constexpr int rounds_max = 1000;
+constexpr unsigned client_threads_max = 16;
 /// PDFs kept for the check after the window; the load loop stops early past this.
 constexpr uint64_t kept_pdf_bytes_max = 4ull << 30;
 constexpr uint32_t drop_delay_ms_max = 30;
@@ -90,6 +102,9 @@ struct options {
   double seconds = 10;
   uint64_t requests_max = 50'000;
   int rounds = 10;
+  /// The load loop's client: asynchronous (async_load.hpp) or a thread per connection.
+  bool async_client = true;
+  unsigned client_threads = 1;
   bool load = true, adversarial = true, ceiling = true, overload = false;
   /// kofud's pid: its CPU time over the window is reported (from /proc/PID/stat).
   int server_pid = 0;
@@ -114,6 +129,11 @@ bool parse(int argc, char** argv, options& o) {
     else if (a == "--requests-max") o.requests_max = std::stoull(v);
     else if (a == "--rounds") o.rounds = std::stoi(v);
     else if (a == "--server-pid") o.server_pid = std::stoi(v);
+    else if (a == "--client") {
+      if (v != "async" && v != "threads")
+        return false;
+      o.async_client = v == "async";
+    } else if (a == "--client-threads") o.client_threads = static_cast<unsigned>(std::stoul(v));
     else if (a == "--phases") {
       o.load = v.find("load") != std::string::npos;
       o.adversarial = v.find("adversarial") != std::string::npos;
@@ -123,7 +143,8 @@ bool parse(int argc, char** argv, options& o) {
   return !o.setup.empty() && o.port != 0 && !o.residents.empty() && !o.tax.empty()
          && o.connections >= 1 && o.connections <= connections_max && o.seconds > 0
          && o.seconds <= seconds_max && o.requests_max >= 1 && o.requests_max <= requests_max_limit
-         && o.rounds >= 1 && o.rounds <= rounds_max;
+         && o.rounds >= 1 && o.rounds <= rounds_max && o.client_threads >= 1
+         && o.client_threads <= client_threads_max;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -279,6 +300,21 @@ net::http_client_options client_options(const options& o) {
 
 const net::header_list json_headers{{"Content-Type", "application/json"}};
 
+/// The answer's part of a sample, the same for both clients: the certificate number and (when
+/// kept) the PDF of a 200, the problem's code otherwise.
+void record_answer(sample& s, unsigned status, std::optional<std::string_view> number,
+                   std::string&& body, bool keep_pdf) {
+  s.status = status;
+  if (status == 200) {
+    if (number)
+      s.number = *number;
+    if (keep_pdf)
+      s.pdf = std::move(body);
+  } else {
+    s.code = problem_code(body);
+  }
+}
+
 /// One request through `c`, timed; a transport error is status 0 (the client reconnects next).
 sample issue(net::http_client& c, const std::string& request_id, uint32_t resident_index,
              const std::string& code, bool keep_pdf) {
@@ -289,15 +325,7 @@ sample issue(net::http_client& c, const std::string& request_id, uint32_t reside
   try {
     auto r = c.request("POST", "/center/v1/issuances", json_headers, body);
     s.ms = bench::seconds_since(t0) * 1e3;
-    s.status = r.status;
-    if (r.status == 200) {
-      if (auto n = r.header("Kofu-Certificate-Number"))
-        s.number = *n;
-      if (keep_pdf)
-        s.pdf = std::move(r.body);
-    } else {
-      s.code = problem_code(r.body);
-    }
+    record_answer(s, r.status, r.header("Kofu-Certificate-Number"), std::move(r.body), keep_pdf);
   } catch (const std::exception& e) {
     s.ms = bench::seconds_since(t0) * 1e3;
     s.code = e.what();
@@ -379,8 +407,9 @@ void report_latency(const std::string& prefix, std::vector<sample>& samples, dou
 // ---------------------------------------------------------------------------------------------
 // The load loop (used against kofud and against the transport ceiling)
 
-phase_result load_loop(const options& o, const population& pop, uint16_t port,
-                       const std::string& tag, bool keep_pdfs) {
+/// --client threads: a thread and a synchronous net::http_client per connection.
+phase_result load_loop_threads(const options& o, const population& pop, uint16_t port,
+                               const std::string& tag, bool keep_pdfs) {
   phase_result res;
   res.name = tag;
   auto co = client_options(o);
@@ -448,6 +477,81 @@ phase_result load_loop(const options& o, const population& pop, uint16_t port,
     for (auto& s : v)
       res.samples.push_back(std::move(s));
   return res;
+}
+
+/// --client async (the default): the C connections on one io_context run by --client-threads
+/// threads (async_load.hpp). The same residents, request ids, warm-up, window, samples and CPU
+/// accounting as load_loop_threads.
+phase_result load_loop_async(const options& o, const population& pop, uint16_t port,
+                             const std::string& tag, bool keep_pdfs) {
+  phase_result res;
+  res.name = tag;
+  auto co = client_options(o);
+  bench::async_load_options ao;
+  ao.host = co.host;
+  ao.port = port;
+  ao.ca_file = co.ca_file;
+  ao.cert_file = co.cert_file;
+  ao.key_file = co.key_file;
+  ao.timeout_ms = co.timeout_ms;
+  ao.body_bytes_max = co.body_bytes_max;
+  ao.connections = o.connections;
+  ao.threads = o.client_threads;
+  // Per connection, as each thread of load_loop_threads holds them.
+  struct per_connection {
+    std::mt19937_64 rng;
+    uint64_t seq = 0;
+    std::vector<sample> samples;
+  };
+  std::vector<per_connection> per(o.connections);
+  for (size_t t = 0; t < o.connections; ++t)
+    per[t].rng.seed(t * 7919 + 17);
+  std::atomic<uint64_t> kept_bytes{0};
+  auto nonce = run_nonce();
+  bench::async_load_hooks hooks;
+  hooks.next = [&](size_t t, std::string& body) -> uint32_t {
+    auto& c = per[t];
+    auto r = pop.issuable[std::uniform_int_distribution<size_t>(0, pop.issuable.size() - 1)(c.rng)];
+    auto id = tag.substr(0, 1) + nonce + "-" + std::to_string(t) + "-" + std::to_string(c.seq++);
+    body = request_body(id, pop.all[r].code);
+    return r;
+  };
+  hooks.answer = [&](size_t t, uint32_t r, bench::async_answer&& a) {
+    sample s;
+    s.resident = r;
+    s.ms = a.ms;
+    if (a.status == 0) {
+      s.code = std::move(a.error);
+    } else {
+      record_answer(s, a.status, std::string_view(a.number), std::move(a.body), keep_pdfs);
+    }
+    bool go_on = !(keep_pdfs && kept_bytes.fetch_add(s.pdf.size()) > kept_pdf_bytes_max);
+    per[t].samples.push_back(std::move(s));
+    return go_on;
+  };
+  bench::async_load load(ao, std::move(hooks));
+  load.warm_up(); // handshake and one request per connection, outside the window
+  // Every connection is connected and warm: the window starts now.
+  auto t0 = bench::clock_type::now();
+  auto cpu0 = self_cpu_seconds();
+  auto server0 = process_cpu_seconds(o.server_pid);
+  load.run(t0 + std::chrono::milliseconds(static_cast<int64_t>(o.seconds * 1000)), o.requests_max);
+  res.seconds = bench::seconds_since(t0);
+  res.client_cpu = self_cpu_seconds() - cpu0;
+  res.server_cpu = process_cpu_seconds(o.server_pid) - server0;
+  if (load.stopped())
+    std::printf("center_sim: %s: stopped early, %llu bytes of PDFs kept\n", tag.c_str(),
+                static_cast<unsigned long long>(kept_bytes.load()));
+  for (auto& c : per)
+    for (auto& s : c.samples)
+      res.samples.push_back(std::move(s));
+  return res;
+}
+
+phase_result load_loop(const options& o, const population& pop, uint16_t port,
+                       const std::string& tag, bool keep_pdfs) {
+  return o.async_client ? load_loop_async(o, pop, port, tag, keep_pdfs)
+                        : load_loop_threads(o, pop, port, tag, keep_pdfs);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -737,13 +841,18 @@ int main(int argc, char** argv) {
   if (!parse(argc, argv, o)) {
     std::fprintf(stderr, "usage: center_sim --setup DIR --port N --residents FILE --tax FILE "
                          "[--connections C] [--seconds S] [--requests-max N] [--rounds R] "
-                         "[--phases load,adversarial,ceiling] [--overload]\n");
+                         "[--phases load,adversarial,ceiling] [--client async|threads] "
+                         "[--client-threads T] [--overload]\n");
     return 2;
   }
   try {
     auto pop = load_population(o.residents, o.tax);
-    std::printf("center_sim: %zu residents, %zu issuable; %zu connections; load average %.2f\n",
-                pop.all.size(), pop.issuable.size(), o.connections, bench::load_average_1min());
+    auto client = o.async_client ? "async, " + std::to_string(o.client_threads) + " thread(s)"
+                                 : std::string("a thread per connection");
+    std::printf("center_sim: %zu residents, %zu issuable; %zu connections; load client %s; "
+                "load average %.2f\n",
+                pop.all.size(), pop.issuable.size(), o.connections, client.c_str(),
+                bench::load_average_1min());
     if (pop.issuable.empty())
       throw std::runtime_error("no issuable resident in the feeds");
     if (o.overload)
