@@ -1166,15 +1166,24 @@ void database::write(write_batch& b, bool sync) {
   check(impl_->db->Write(wo, &b.impl_->batch), "write");
 }
 
-void database::put(column c, std::string_view key, std::string_view value, bool sync) {
+namespace {
+
+rocksdb::WriteOptions single_write_options(column c, bool sync) {
   rocksdb::WriteOptions wo;
   wo.sync = sync;
+  wo.disableWAL = c == column::sessions && !sync; // database.hpp says why
+  return wo;
+}
+
+} // namespace
+
+void database::put(column c, std::string_view key, std::string_view value, bool sync) {
+  auto wo = single_write_options(c, sync);
   check(impl_->db->Put(wo, impl_->h(c), slice(key), slice(value)), "put");
 }
 
 void database::del(column c, std::string_view key, bool sync) {
-  rocksdb::WriteOptions wo;
-  wo.sync = sync;
+  auto wo = single_write_options(c, sync);
   check(impl_->db->Delete(wo, impl_->h(c), slice(key)), "delete");
 }
 

@@ -153,6 +153,9 @@ public:
   // Generic access for the ledger, audit, sessions, feeds and meta families.
   std::optional<std::string> get(column c, std::string_view key, const snapshot* s = nullptr) const;
   void write(write_batch& b, bool sync);
+  /// Unsynced puts and deletes in the sessions family skip the WAL: a session record matters only
+  /// once a flush has put it into an SST file, where the sweep at start finds it; one that a crash
+  /// loses from the memtable leaves nothing to sweep. Its key lived in memory only anyway.
   void put(column c, std::string_view key, std::string_view value, bool sync);
   void del(column c, std::string_view key, bool sync);
   /// Visits keys in [from, to) in order (to empty: to the end) until `visit` returns false.

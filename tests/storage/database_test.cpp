@@ -309,3 +309,25 @@ TEST_CASE("a resident who came back is not deleted by an old departure") {
   CHECK(db->sweep_departed(civil_date{2026, 12, 1}, 30) == 0);
   CHECK(db->resident(*db->take_snapshot(), code_a).has_value());
 }
+
+TEST_CASE("session records skip the WAL but survive a clean close until deleted") {
+  test::temp_dir dir;
+  auto master = key256::random();
+  const std::string marker = "session-record-marker-7f3a";
+  {
+    auto db = open_db(dir, master);
+    db->put(column::sessions, "s1", marker, false);
+    db->put(column::ledger, "l1", "ledger-row-marker-7f3a", false);
+    // The ledger row is in the WAL; the session record is only in the memtable.
+    CHECK(any_file_contains(dir.path() / "db", "ledger-row-marker-7f3a"));
+    CHECK_FALSE(any_file_contains(dir.path() / "db", marker));
+  }
+  {
+    // Closing flushed it: the sweep at start would find it.
+    auto db = open_db(dir, master);
+    CHECK(db->get(column::sessions, "s1") == marker);
+    db->del(column::sessions, "s1", false);
+  }
+  auto db = open_db(dir, master);
+  CHECK_FALSE(db->get(column::sessions, "s1").has_value());
+}
