@@ -21,9 +21,6 @@ constexpr std::string_view income_tax_type = "income_tax";
 /// swept at start, so ids may start over.
 std::atomic<uint64_t> next_session_id{1};
 
-/// The longest a session waits for its durable commit (a stuck disk, not a slow one).
-constexpr int64_t commit_timeout_s = 30;
-
 int64_t remaining_ms(const session_state& st) {
   return st.started_ms + st.ctx->cfg.issuance.deadline_ms - now_ms();
 }
@@ -112,18 +109,6 @@ void undo_commit(self_ptr self, const std::string& why) {
   st.committed = false;
 }
 
-/// Which fiscal years are open for issuance now (admin-api.md: the year opened by the last
-/// rollover and, as far as loaded, the retention − 1 years before it).
-bool year_open(const node_context& ctx, const storage::snapshot& snap, int32_t year) {
-  auto open = ctx.db->open_fiscal_year(&snap);
-  if (!open || year > *open)
-    return false;
-  if (year <= *open - static_cast<int32_t>(ctx.cfg.retention.fiscal_years))
-    return false;
-  auto loaded = ctx.db->loaded_tax_years(&snap);
-  return std::find(loaded.begin(), loaded.end(), year) != loaded.end();
-}
-
 /// The eligibility of the resident at one instant; empty when issuable, else the precise reason
 /// (audit log only).
 std::string ineligibility(self_ptr self, const storage::snapshot& snap) {
@@ -162,7 +147,8 @@ void render(self_ptr self) {
     return fail(self, ec::internal_error, "render pool down");
   render_job job{st.resident, st.tax, st.record.certificate_number, st.record.issue_date};
   auto started = now_ms();
-  self->request(pool, remaining(st), render_atom::value, std::move(job))
+  // The deadline message bounds the wait (no second timer per request: see docs/ARCHITECTURE.md).
+  self->request(pool, caf::infinite, render_atom::value, std::move(job))
     .then(
       [=](rendered_pdf& pdf) {
         self->state.ctx->metrics.render_duration.observe(static_cast<double>(now_ms() - started)
@@ -207,9 +193,9 @@ void commit_and_send(self_ptr self, rendered_pdf pdf) {
   auto shared_pdf = std::make_shared<rendered_pdf>(std::move(pdf));
   // The digest goes into the audit entry and the Repr-Digest header: computed once.
   st.awaiting_commit = true;
-  // The commit is waited for even past the deadline: its outcome decides whether to undo it.
-  self->request(audit, std::chrono::seconds(commit_timeout_s), append_atom::value,
-                std::move(batch))
+  // The commit is waited for even past the deadline, as long as the disk takes: its outcome
+  // decides whether to undo it. A logger that dies answers with an error.
+  self->request(audit, caf::infinite, append_atom::value, std::move(batch))
     .then(
       [=](uint64_t) {
         auto& st = self->state;
@@ -249,7 +235,8 @@ void start(self_ptr self) {
   auto snap = st.ctx->db->take_snapshot();
   auto open = st.ctx->db->open_fiscal_year(snap.get());
   st.record.fiscal_year = req.fiscal_year != 0 ? req.fiscal_year : open.value_or(0);
-  if (!year_open(*st.ctx, *snap, st.record.fiscal_year))
+  if (!st.ctx->in_issuance_window(open, st.record.fiscal_year)
+      || !st.ctx->db->tax_year_loaded(*snap, st.record.fiscal_year))
     return fail(self, ec::year_not_available, "year not open");
   auto content_mac = storage::to_hex(
     st.ctx->content_key.mac(content_fingerprint(req)));

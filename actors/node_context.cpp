@@ -91,6 +91,10 @@ int64_t node_context::seconds_until_open(int64_t epoch_ms) const {
   return 0;
 }
 
+bool node_context::in_issuance_window(std::optional<int32_t> open, int32_t year) const {
+  return open && year <= *open && year > *open - static_cast<int32_t>(cfg.retention.fiscal_years);
+}
+
 std::string node_context::subject_of(std::string_view resident_code) const {
   return storage::to_hex(db->code_mac(resident_code));
 }

@@ -84,6 +84,11 @@ struct node_context {
   };
   refusal admission() const;
 
+  /// Whether `year` lies in the issuance window (admin-api.md): the year `open` opened by the
+  /// last rollover and the retention − 1 years before it. Whether its data is loaded is the
+  /// caller's to check.
+  bool in_issuance_window(std::optional<int32_t> open, int32_t year) const;
+
   /// The keyed hash of a resident code, hex, for the audit log.
   std::string subject_of(std::string_view resident_code) const;
 };

@@ -12,9 +12,6 @@ namespace kofu {
 
 namespace {
 
-/// The longest one render may take before the pool gives up on it (a stuck worker).
-constexpr auto render_timeout = std::chrono::seconds(10);
-
 rendered_pdf to_rendered(std::vector<uint8_t>&& bytes) {
   return rendered_pdf{secure_bytes(std::move(bytes)), 1};
 }
@@ -102,7 +99,9 @@ caf::result<rendered_pdf> dispatch(pool_ptr self, Ts&&... xs) {
       --st.busy[s];
     st.ctx->render_queue_depth.store(st.in_flight);
   };
-  self->request(worker, render_timeout, std::forward<Ts>(xs)...)
+  // No timeout: a request with one costs two pushes to CAF's timer thread, and the session's
+  // deadline already bounds what a caller waits. A worker that dies answers with an error.
+  self->request(worker, caf::infinite, std::forward<Ts>(xs)...)
     .then(
       [=](rendered_pdf& pdf) mutable {
         done(slot, worker);

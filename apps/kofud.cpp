@@ -33,6 +33,11 @@ supervisor gave up on an actor.
 
 /// Large buffers (fonts, feed chunks) come from the heap rather than fresh mmaps each time.
 constexpr int mmap_threshold_bytes = 64 * 1024 * 1024;
+/// Free memory at the top of a heap is kept up to this much instead of being handed back to the
+/// kernel: each issuance allocates and frees ~60 KB buffers (the PDF, its response, TLS records)
+/// on several threads, and with glibc's 128 KiB default every thread's heap was shrunk and faulted
+/// in again all the time (page faults were ~4% of the node's CPU under load, docs/BENCH.md).
+constexpr int trim_threshold_bytes = 128 * 1024 * 1024;
 
 /// Re-wraps the database's keys under a new master key; the node must be stopped (the database
 /// lock says so otherwise).
@@ -73,6 +78,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   mallopt(M_MMAP_THRESHOLD, mmap_threshold_bytes);
+  mallopt(M_TRIM_THRESHOLD, trim_threshold_bytes);
   kofu::block_shutdown_signals();
   try {
     auto cfg = kofu::config::load_config(config_path);

@@ -227,7 +227,7 @@ std::vector<int32_t> open_years(const node_context& ctx) {
   if (!open)
     return out;
   for (auto y : ctx.db->loaded_tax_years())
-    if (y <= *open && y > *open - static_cast<int32_t>(ctx.cfg.retention.fiscal_years))
+    if (ctx.in_issuance_window(open, y))
       out.push_back(y);
   return out;
 }

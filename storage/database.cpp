@@ -988,6 +988,12 @@ std::optional<int32_t> database::open_fiscal_year(const snapshot* s) const {
   return static_cast<int32_t>(keys::read_u32(*v, 0));
 }
 
+bool database::tax_year_loaded(const snapshot& s, int32_t fiscal_year) const {
+  return impl_->generation(keys::generation_tax(fiscal_year),
+                           static_cast<const rocksdb::Snapshot*>(s.snap_))
+         != 0;
+}
+
 std::vector<int32_t> database::loaded_tax_years(const snapshot* s) const {
   std::vector<int32_t> years;
   scan(column::meta, "gen/tax/", "gen/tax0",

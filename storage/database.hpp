@@ -122,6 +122,8 @@ public:
                                 std::string_view code) const;
   /// The year opened for issuance by the last rollover.
   std::optional<int32_t> open_fiscal_year(const snapshot* s = nullptr) const;
+  /// Whether the tax data of `fiscal_year` is loaded (one read; loaded_tax_years scans).
+  bool tax_year_loaded(const snapshot& s, int32_t fiscal_year) const;
   /// Fiscal years whose tax data is loaded, ascending.
   std::vector<int32_t> loaded_tax_years(const snapshot* s = nullptr) const;
   /// The last applied sequence of a data set (0: none yet).
