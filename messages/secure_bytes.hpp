@@ -1,7 +1,7 @@
 #pragma once
 
 // Bytes that hold a secret or personal data (keys, plaintext records, certificate PDFs): wiped with
-// OPENSSL_cleanse when destroyed, cleared or reallocated, so that nothing of a person lingers in
+// explicit_bzero when destroyed, cleared or reallocated, so that nothing of a person lingers in
 // freed memory after a session ends.
 
 #include <cstdint>

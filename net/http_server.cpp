@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <atomic>
 #include <condition_variable>
+#include <cstring>
 #include <limits>
 #include <mutex>
 #include <optional>
@@ -23,7 +24,6 @@
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
 
-#include <openssl/crypto.h>
 #include <openssl/ssl.h>
 
 namespace kofu::net {
@@ -781,9 +781,9 @@ private:
     buffer_.consume(buffer_.size());
     auto all = buffer_.prepare(buffer_.capacity());
     if (all.size() > 0)
-      OPENSSL_cleanse(all.data(), all.size());
+      explicit_bzero(all.data(), all.size());
     if (!chunk_.empty())
-      OPENSSL_cleanse(chunk_.data(), chunk_.size());
+      explicit_bzero(chunk_.data(), chunk_.size());
     wipe(pending_.body);
   }
 

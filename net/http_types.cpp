@@ -1,6 +1,6 @@
 #include "net/http_types.hpp"
 
-#include <openssl/crypto.h>
+#include <cstring>
 
 namespace kofu::net {
 
@@ -81,7 +81,7 @@ void wipe(std::string& s) noexcept {
   // ever held (SSO included).
   s.resize(s.capacity());
   if (!s.empty())
-    OPENSSL_cleanse(s.data(), s.size());
+    explicit_bzero(s.data(), s.size()); // as kofu::wipe: a memset the compiler keeps
   s.clear();
 }
 

@@ -66,7 +66,7 @@ struct http_request {
 struct http_response {
   unsigned status = 200;
   header_list headers;
-  /// Certificate PDFs hold personal data: the server wipes this buffer (OPENSSL_cleanse, whole
+  /// Certificate PDFs hold personal data: the server wipes this buffer (explicit_bzero, whole
   /// capacity) once the write is over, whether it succeeded or not.
   std::string body;
 };
