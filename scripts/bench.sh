@@ -114,6 +114,14 @@ if wants issuance; then
     --connections "$connections" --seconds "$seconds" --requests-max 60000 --rounds 10 \
     --server-pid "$pid"
 
+  echo "== open loop: fixed offered rates, ${connections} connections (center_sim --phases rates) =="
+  # The closed loop above can only show latency = connections / throughput (Little's law): the
+  # p99 target is judged here, at offered rates, latency from each request's scheduled time.
+  run center_sim_rates 300 "$build/bench/issuance/center_sim" --setup "$node" --port "$center" \
+    --residents "$work/feeds/residents.csv" --tax "$work/feeds/tax-2025.csv" \
+    --connections "$connections" --phases rates --rates 500,1000,1500,2000 --rate-seconds 5 \
+    --requests-max 60000 --server-pid "$pid"
+
   echo "== issuance latency while a ${records}-record tax feed is applied (4 connections) =="
   # The same persons' tax records (same seed and year, sequence 2): the checks still hold.
   "$build/tools/feedgen/kofu-feedgen" --kind tax --count "$records" --sequence 2 \

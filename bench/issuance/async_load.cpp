@@ -2,12 +2,16 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cmath>
 #include <cstdio>
+#include <deque>
+#include <mutex>
 #include <optional>
 #include <stdexcept>
 #include <thread>
 #include <vector>
 
+#include <boost/asio/dispatch.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
@@ -35,10 +39,24 @@ using clock_type = std::chrono::steady_clock;
 
 namespace {
 
+double ms_between(clock_type::time_point from, clock_type::time_point to) {
+  return std::chrono::duration<double, std::milli>(to - from).count();
+}
+
+/// How the connections are driven in the current phase.
+enum class run_mode { warm_up, closed, rate, rounds };
+
 /// What the impl asks of a connection, whatever its executor type.
 struct connection_base {
   virtual ~connection_base() = default;
+  /// warm_up and closed: the connection runs its own loop.
   virtual void start(bool warm_up) = 0;
+  /// rate: send one request, scheduled at `scheduled`, now.
+  virtual void send_at(clock_type::time_point scheduled) = 0;
+  /// rounds: reconnect if closed, then tell the impl (round_ready).
+  virtual void prepare_round() = 0;
+  /// rounds: send one request now.
+  virtual void send_now() = 0;
   /// Called by the watchdog (any thread): closes the connection if its current operation has
   /// taken longer than the timeout.
   virtual void check_timeout(clock_type::time_point now) = 0;
@@ -61,13 +79,16 @@ struct async_load::impl {
     Executor executor;
     std::optional<stream_type> tls;
     bool open = false;
-    bool warming = false;
+    /// rounds: the connect before a round, not followed by a write.
+    bool connect_only = false;
     bool timed_out = false;
     beast::flat_buffer buffer;
     http::request<http::string_body> req;
     std::optional<http::response_parser<http::string_body>> parser;
     uint32_t tag = 0;
-    clock_type::time_point t0;
+    /// t0: just before the write (or the reconnect before it). scheduled: the request's time in
+    /// the rate mode's schedule.
+    clock_type::time_point t0, scheduled;
     /// The current operation: its start (steady clock ticks; 0 when none) and its number, read by
     /// the watchdog.
     std::atomic<int64_t> op_started{0};
@@ -115,16 +136,35 @@ struct async_load::impl {
     // -- the request loop ---------------------------------------------------------------------
 
     void start(bool warm_up) override {
-      warming = warm_up;
-      asio::post(executor, [this] {
-        if (warming)
+      asio::post(executor, [this, warm_up] {
+        if (warm_up)
           begin();
         else
           next();
       });
     }
 
-    /// The window's loop: the next request, or the end of this connection's part.
+    void send_at(clock_type::time_point at) override {
+      asio::dispatch(executor, [this, at] {
+        scheduled = at;
+        begin();
+      });
+    }
+
+    void prepare_round() override {
+      asio::dispatch(executor, [this] {
+        if (open)
+          return owner.round_ready();
+        connect_only = true;
+        connect();
+      });
+    }
+
+    void send_now() override {
+      asio::dispatch(executor, [this] { begin(); });
+    }
+
+    /// The closed loop: the next request, or the end of this connection's part.
     void next() {
       if (owner.stop.load(std::memory_order_relaxed) || clock_type::now() >= owner.deadline
           || owner.claimed.fetch_add(1) >= owner.requests_max)
@@ -161,6 +201,10 @@ struct async_load::impl {
           if (ec)
             return fail("TLS handshake", ec);
           open = true;
+          if (connect_only) {
+            connect_only = false;
+            return owner.round_ready();
+          }
           write();
         });
       });
@@ -187,7 +231,7 @@ struct async_load::impl {
           return fail("read response", ec);
         auto& msg = parser->get();
         async_answer a;
-        a.ms = std::chrono::duration<double, std::milli>(clock_type::now() - t0).count();
+        stamp(a);
         a.status = msg.result_int();
         if (auto it = msg.find("Kofu-Certificate-Number"); it != msg.end())
           a.number.assign(it->value().data(), it->value().size());
@@ -199,25 +243,51 @@ struct async_load::impl {
       });
     }
 
+    /// The phase is the warm-up (its answers are not samples).
+    bool warming() const { return owner.mode == run_mode::warm_up; }
+
+    /// The answer's latencies, now.
+    void stamp(async_answer& a) const {
+      auto now = clock_type::now();
+      a.service_ms = ms_between(t0, now);
+      a.ms = owner.mode == run_mode::rate ? ms_between(scheduled, now) : a.service_ms;
+    }
+
     void fail(const std::string& what, error_code ec) {
       close();
       parser.reset();
-      async_answer a;
-      a.ms = std::chrono::duration<double, std::milli>(clock_type::now() - t0).count();
-      // The watchdog closed the socket: say so, as a stream timeout would.
-      a.error = what + ": " + (timed_out ? error_code(beast::error::timeout) : ec).message();
+      bool was_timeout = timed_out;
       timed_out = false;
-      if (warming)
+      if (connect_only) { // no request yet: the round's write reconnects, and reports a failure
+        connect_only = false;
+        return owner.round_ready();
+      }
+      async_answer a;
+      stamp(a);
+      // The watchdog closed the socket: say so, as a stream timeout would.
+      a.error = what + ": " + (was_timeout ? error_code(beast::error::timeout) : ec).message();
+      if (warming())
         std::fprintf(stderr, "center_sim: connection %zu: %s\n", index, a.error.c_str());
       finish(std::move(a));
     }
 
     void finish(async_answer&& a) {
-      if (warming)
+      if (warming())
         return owner.connection_done(); // the warm-up's answer is not a sample
       if (!owner.hooks.answer(index, tag, std::move(a)))
         owner.stop = true;
-      next();
+      switch (owner.mode) {
+      case run_mode::rate:
+        if (auto k = owner.rate_free(index)) { // a request waits: it goes on this connection
+          scheduled = owner.scheduled_at(*k);
+          begin();
+        }
+        return;
+      case run_mode::rounds:
+        return owner.round_answered();
+      default:
+        return next();
+      }
     }
   };
 
@@ -228,14 +298,39 @@ struct async_load::impl {
   ssl::context ctx{ssl::context::tls_client};
   tcp::endpoint endpoint;
   std::vector<std::unique_ptr<connection_base>> connections;
+  /// Written before the phase's io_context run, read by the connections during it.
+  run_mode mode = run_mode::closed;
   std::atomic<bool> stop{false};
   std::atomic<uint64_t> claimed{0};
   uint64_t requests_max = 0;
   clock_type::time_point deadline;
-  /// Connections still in the current phase; the last one out cancels the watchdog.
+  /// Participants still in the current phase: the connections (warm_up, closed), or the phase's
+  /// own coordinator (rate, rounds). The last one out cancels the watchdog.
   std::atomic<size_t> active{0};
   asio::strand<asio::io_context::executor_type> watchdog_strand{ioc.get_executor()};
   asio::steady_timer watchdog{watchdog_strand};
+
+  // -- rate: the schedule, paced by one timer. Requests are numbered k = 0, 1, ... in schedule
+  // order and handed out in that order, so the FIFO of requests waiting for a connection is the
+  // range [sent, released): two counters, no queue of requests.
+  double rate = 0;
+  clock_type::time_point rate_t0, send_until;
+  uint64_t rate_total = 0; // requests scheduled before the deadline (at most requests_max)
+  std::mutex rate_mutex;   // guards the counters, idle and rate_finished
+  uint64_t released = 0;   // requests whose scheduled time has come
+  uint64_t sent = 0;       // of them, handed to a connection
+  uint64_t unsent = 0;     // of them, dropped (send_until passed, or the load was stopped)
+  size_t in_flight = 0;    // connections with a request
+  std::deque<size_t> idle; // the others, idle longest first: every connection is kept in use
+  bool rate_finished = false;
+  asio::strand<asio::io_context::executor_type> pacer_strand{ioc.get_executor()};
+  asio::steady_timer pacer{pacer_strand};
+
+  // -- rounds
+  int rounds_total = 0;
+  int round = 0; // written by the last answer of a round only
+  /// Connections not yet ready (before the round's writes) or not yet answered (after).
+  std::atomic<size_t> round_pending{0};
 
   impl(async_load_options o, async_load_hooks h)
     : opts(std::move(o)), hooks(std::move(h)), timeout(opts.timeout_ms),
@@ -288,6 +383,110 @@ struct async_load::impl {
       asio::post(watchdog_strand, [this] { watchdog.cancel(); });
   }
 
+  // -- rate
+
+  clock_type::time_point scheduled_at(uint64_t k) const {
+    return rate_t0 + std::chrono::duration_cast<clock_type::duration>(
+                       std::chrono::duration<double>(static_cast<double>(k) / rate));
+  }
+
+  /// Under rate_mutex: the requests waiting for a connection are not sent.
+  void drop_waiting() {
+    unsent += released - sent;
+    sent = released;
+  }
+
+  /// Under rate_mutex: the phase ends when the schedule is over (or stopped), nothing waits and
+  /// every answer is in.
+  void check_rate_finished() {
+    if (rate_finished || sent != released || in_flight != 0 || (!stop && released < rate_total))
+      return;
+    rate_finished = true;
+    asio::post(pacer_strand, [this] { pacer.cancel(); }); // the wait for send_until, if armed
+    connection_done();
+  }
+
+  /// The pacer (on pacer_strand): releases the requests whose time has come, hands them to idle
+  /// connections, and waits for the next scheduled time (or, the schedule over, for send_until).
+  void pace() {
+    std::vector<std::pair<size_t, uint64_t>> handed; // connection, request
+    {
+      std::lock_guard lock(rate_mutex);
+      if (rate_finished)
+        return;
+      auto now = clock_type::now();
+      if (stop) {
+        drop_waiting();
+      } else {
+        while (released < rate_total && scheduled_at(released) <= now)
+          ++released;
+        if (released == rate_total && sent < released && now >= send_until)
+          drop_waiting();
+        for (; sent < released && !idle.empty(); ++sent, ++in_flight) {
+          handed.emplace_back(idle.front(), sent);
+          idle.pop_front();
+        }
+      }
+      std::optional<clock_type::time_point> wake;
+      if (!stop && released < rate_total)
+        wake = scheduled_at(released);
+      else if (sent < released)
+        wake = send_until;
+      if (wake) {
+        pacer.expires_at(*wake);
+        pacer.async_wait([this](error_code ec) {
+          if (!ec)
+            pace();
+        });
+      } else {
+        check_rate_finished();
+      }
+    }
+    for (auto [c, k] : handed)
+      connections[c]->send_at(scheduled_at(k));
+  }
+
+  /// Connection `index` has its answer (on its executor): the next waiting request, if any, goes on
+  /// it; otherwise it becomes idle.
+  std::optional<uint64_t> rate_free(size_t index) {
+    std::lock_guard lock(rate_mutex);
+    if (stop)
+      drop_waiting();
+    if (sent < released)
+      return sent++;
+    --in_flight;
+    idle.push_back(index);
+    check_rate_finished();
+    return std::nullopt;
+  }
+
+  // -- rounds
+
+  void start_round() {
+    if (stop.load() || round == rounds_total)
+      return connection_done();
+    round_pending = connections.size();
+    for (auto& c : connections)
+      c->prepare_round();
+  }
+
+  /// A connection is connected (or failed to) for the round: the last one starts the writes, one
+  /// after the other from this handler.
+  void round_ready() {
+    if (round_pending.fetch_sub(1) != 1)
+      return;
+    round_pending = connections.size();
+    for (auto& c : connections)
+      c->send_now();
+  }
+
+  void round_answered() {
+    if (round_pending.fetch_sub(1) != 1)
+      return;
+    ++round;
+    start_round();
+  }
+
   void arm_watchdog() {
     auto period = std::clamp(timeout / 4, std::chrono::milliseconds(10), std::chrono::milliseconds(1000));
     watchdog.expires_after(period);
@@ -301,14 +500,22 @@ struct async_load::impl {
     });
   }
 
-  /// Starts every connection and runs the io_context on `threads` threads (this one included)
-  /// until every connection is done.
-  void run_phase(bool warm_up) {
+  /// Starts the phase (`mode`): every connection (warm_up, closed) or the phase's coordinator
+  /// (rate, rounds), and runs the io_context on `threads` threads (this one included) until the
+  /// phase is done.
+  void run_phase() {
     ioc.restart();
-    active = connections.size();
+    bool own_loops = mode == run_mode::warm_up || mode == run_mode::closed;
+    active = own_loops ? connections.size() : 1;
     asio::post(watchdog_strand, [this] { arm_watchdog(); });
-    for (auto& c : connections)
-      c->start(warm_up);
+    if (own_loops) {
+      for (auto& c : connections)
+        c->start(mode == run_mode::warm_up);
+    } else if (mode == run_mode::rate) {
+      asio::post(pacer_strand, [this] { pace(); });
+    } else {
+      asio::post(ioc, [this] { start_round(); });
+    }
     std::vector<std::thread> extra;
     for (unsigned i = 1; i < opts.threads; ++i)
       extra.emplace_back([this] { ioc.run(); });
@@ -326,14 +533,52 @@ async_load::async_load(async_load_options options, async_load_hooks hooks)
 async_load::~async_load() = default;
 
 void async_load::warm_up() {
-  impl_->run_phase(true);
+  impl_->mode = run_mode::warm_up;
+  impl_->run_phase();
 }
 
 void async_load::run(std::chrono::steady_clock::time_point deadline, uint64_t requests_max) {
+  impl_->mode = run_mode::closed;
   impl_->deadline = deadline;
   impl_->requests_max = requests_max;
   impl_->claimed = 0;
-  impl_->run_phase(false);
+  impl_->run_phase();
+}
+
+async_rate_result async_load::run_at_rate(double per_second,
+                                          std::chrono::steady_clock::time_point deadline,
+                                          uint64_t requests_max,
+                                          std::chrono::steady_clock::time_point send_until) {
+  if (!(per_second > 0))
+    throw std::invalid_argument("async load: the rate must be positive");
+  auto& m = *impl_;
+  m.mode = run_mode::rate;
+  m.rate = per_second;
+  m.rate_t0 = clock_type::now();
+  m.send_until = send_until;
+  // Requests k with t0 + k / rate < deadline.
+  auto window = std::chrono::duration<double>(deadline - m.rate_t0).count();
+  uint64_t total = window > 0 ? static_cast<uint64_t>(std::ceil(window * per_second)) : 0;
+  while (total > 0 && m.scheduled_at(total - 1) >= deadline)
+    --total;
+  m.rate_total = std::min(total, requests_max);
+  m.released = m.sent = m.unsent = 0;
+  m.in_flight = 0;
+  m.idle.clear();
+  for (size_t i = 0; i < m.connections.size(); ++i)
+    m.idle.push_back(i);
+  m.rate_finished = false;
+  m.stop = false;
+  m.run_phase();
+  return {m.released, m.unsent};
+}
+
+void async_load::run_rounds(int rounds) {
+  impl_->mode = run_mode::rounds;
+  impl_->rounds_total = rounds;
+  impl_->round = 0;
+  impl_->stop = false;
+  impl_->run_phase();
 }
 
 bool async_load::stopped() const noexcept {

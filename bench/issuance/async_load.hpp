@@ -5,10 +5,14 @@
 // C keep-alive mutual-TLS connections multiplexed on one io_context run by a few threads (1 by
 // default), in place of C threads each with its own synchronous net::http_client: the harness then
 // spends less of the shared 2 cores on itself (context switches, one epoll per request and
-// thread). Each connection sends `POST /center/v1/issuances` back to back, one request at a time:
-// the body comes from hooks.next, the answer goes to hooks.answer. TLS as net::http_client with
-// client_options(): the client certificate and key, the server's certificate verified against the
-// CA and the host (an IP: checked against the certificate's IP SAN), TLS 1.2 to 1.3.
+// thread). Each connection has at most one `POST /center/v1/issuances` in flight: the body comes
+// from hooks.next, the answer goes to hooks.answer. Three ways to drive them:
+//  - run: a closed loop, every connection sends its next request as soon as its answer is in;
+//  - run_at_rate: an open loop, requests scheduled at a fixed rate and sent on idle connections;
+//  - run_rounds: every connection sends one request at once, round after round.
+// TLS as net::http_client with client_options(): the client certificate and key, the server's
+// certificate verified against the CA and the host (an IP: checked against the certificate's IP
+// SAN), TLS 1.2 to 1.3.
 // Beast and Asio stay inside async_load.cpp.
 
 #include <chrono>
@@ -37,8 +41,11 @@ struct async_load_options {
 
 /// One request's outcome as the load loop saw it.
 struct async_answer {
-  /// From just before the write (or the reconnect that precedes it) to the whole response read.
+  /// run_at_rate: from the request's scheduled time to the whole response read, the wait for a
+  /// free connection included (no coordinated omission). run and run_rounds: service_ms.
   double ms = 0;
+  /// From just before the write (or the reconnect that precedes it) to the whole response read.
+  double service_ms = 0;
   unsigned status = 0;    // 0: transport error (connect, TLS, timeout, closed); reconnect next
   std::string number;     // Kofu-Certificate-Number; empty when absent
   std::string body;       // the whole body
@@ -52,8 +59,18 @@ struct async_load_hooks {
   /// answer (center_sim: the resident's index).
   std::function<uint32_t(size_t conn, std::string& body)> next;
   /// The answer to a request of the window (not the warm-up's). False stops the load: every
-  /// connection ends after its current request.
+  /// connection ends after its current request (run_at_rate: requests not yet sent are dropped;
+  /// run_rounds: after the current round).
   std::function<bool(size_t conn, uint32_t tag, async_answer&& answer)> answer;
+};
+
+/// What run_at_rate scheduled and sent.
+struct async_rate_result {
+  /// Requests whose scheduled time came (those before the deadline, at most requests_max).
+  uint64_t scheduled = 0;
+  /// Of them, requests still waiting for a free connection at `send_until` (or when the load was
+  /// stopped): never sent, no answer given to hooks.answer.
+  uint64_t unsent = 0;
 };
 
 class async_load {
@@ -73,7 +90,24 @@ public:
   /// until every connection has its last answer.
   void run(std::chrono::steady_clock::time_point deadline, uint64_t requests_max);
 
-  /// True when hooks.answer stopped the load.
+  /// The open loop: request k (k = 0, 1, ...) is scheduled at t0 + k / per_second, t0 being the
+  /// call, for every such time before `deadline` and k < requests_max. When its time comes it is
+  /// sent on an idle connection (the one idle longest); when every connection is busy it waits in a
+  /// FIFO and goes on the next connection whose answer is in. So at most one request per
+  /// connection is in flight, and a node slower than the rate shows as growing latency, measured
+  /// from the scheduled time. Requests still waiting at `send_until` are not sent. One timer paces
+  /// the schedule. Blocks until every sent request has its answer.
+  async_rate_result run_at_rate(double per_second, std::chrono::steady_clock::time_point deadline,
+                                uint64_t requests_max,
+                                std::chrono::steady_clock::time_point send_until);
+
+  /// `rounds` rounds: in each, every connection sends one request at the same moment (the closed
+  /// ones reconnect first, outside the latency); the next round starts when every answer of this
+  /// one is in. Blocks until the last round's answers are in.
+  void run_rounds(int rounds);
+
+  /// True when hooks.answer stopped the load (run_at_rate and run_rounds start unstopped; run and
+  /// warm_up keep it).
   bool stopped() const noexcept;
 
 private:
