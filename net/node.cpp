@@ -37,6 +37,14 @@ std::unique_ptr<caf::actor_system_config> actor_config() {
   cfg->add_error_category(error_category_atom, render_error);
   auto cores = std::max(2u, std::thread::hardware_concurrency());
   cfg->set("scheduler.max-threads", static_cast<size_t>(cores));
+  // An idle CAF worker polls its queue 100 times, then 500 times with a 50 µs sleep between
+  // (a nanosleep each), and only then waits on its condition variable. Under kofu's load the
+  // workers idle often for a moment, so they spent the node's CPU in nanosleep: at 500 requests/s
+  // offered kofud took 1.5 ms of CPU per request with the defaults and 1.1 ms with the sleeping
+  // polls skipped, p99 8 ms against 3 ms (docs/BENCH.md, run 7). A message from an I/O thread or
+  // a detached actor wakes a waiting worker through the condition variable.
+  cfg->set("work-stealing.aggressive-poll-attempts", size_t{10});
+  cfg->set("work-stealing.moderate-poll-attempts", size_t{0});
   return cfg;
 }
 
