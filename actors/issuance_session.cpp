@@ -169,7 +169,7 @@ void commit_and_send(self_ptr self, rendered_pdf pdf) {
   if (st.answered)
     return;
   st.phase = "committing";
-  auto digest = storage::sha256(pdf.bytes.view());
+  const auto digest = pdf.sha256; // the renderer's, taken as it wrote the bytes
   auto e = entry(st, st.redelivery ? "redelivery" : "issuance", "ok");
   e.certificate_number = st.record.certificate_number;
   e.pdf_sha256 = storage::to_hex(digest);

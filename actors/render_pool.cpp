@@ -12,8 +12,8 @@ namespace kofu {
 
 namespace {
 
-rendered_pdf to_rendered(std::vector<uint8_t>&& bytes) {
-  return rendered_pdf{secure_bytes(std::move(bytes)), 1};
+rendered_pdf to_rendered(std::vector<uint8_t>&& bytes, const certificate::renderer& r) {
+  return rendered_pdf{secure_bytes(std::move(bytes)), 1, r.last_sha256()};
 }
 
 } // namespace
@@ -31,7 +31,8 @@ render_actor::behavior_type render_worker(render_actor::stateful_pointer<render_
                                         std::move(job.certificate_number), job.issue_date};
       auto run = [&]() -> caf::result<rendered_pdf> {
         try {
-          return to_rendered(self->state.renderer->render(in));
+          auto& r = *self->state.renderer;
+          return to_rendered(r.render(in), r);
         } catch (const certificate::unrenderable_text& e) {
           return make_error(ec::unrenderable, e.what());
         } catch (const std::exception&) {
@@ -46,7 +47,8 @@ render_actor::behavior_type render_worker(render_actor::stateful_pointer<render_
     },
     [=](sample_atom) -> caf::result<rendered_pdf> {
       try {
-        return to_rendered(self->state.renderer->render_sample());
+        auto& r = *self->state.renderer;
+        return to_rendered(r.render_sample(), r);
       } catch (const std::exception& e) {
         return make_error(ec::internal_error, e.what());
       }

@@ -4,6 +4,7 @@
 // deterministic PDF with real, extractable text. Start-up work (fonts, static glyphs, the static
 // page) is done once in load_fonts and shared; each render thread owns one renderer.
 
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <stdexcept>
@@ -71,6 +72,10 @@ public:
 
   /// The built-in fictitious sample (GET /admin/v1/sample-certificate), always with 「見本」.
   std::vector<uint8_t> render_sample();
+
+  /// The SHA-256 of the whole file the last render() or render_sample() returned, computed while
+  /// writing it (its constant start hashed once per renderer): no second pass over the bytes.
+  const std::array<unsigned char, 32>& last_sha256() const;
 
 private:
   struct state;

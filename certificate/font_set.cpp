@@ -108,16 +108,32 @@ void validate_layout_config(const layout_config& config) {
     throw std::runtime_error("city_name and mayor_name are too long for the mayor's line");
 }
 
-digest sha256(std::initializer_list<std::string_view> parts) {
+void sha256_state::ctx_deleter::operator()(void* ctx) const noexcept {
+  EVP_MD_CTX_free(static_cast<EVP_MD_CTX*>(ctx));
+}
+
+sha256_state::sha256_state() : ctx_(EVP_MD_CTX_new()) {
+  if (!ctx_ || EVP_DigestInit_ex(static_cast<EVP_MD_CTX*>(ctx_.get()), EVP_sha256(), nullptr) != 1)
+    throw std::runtime_error("SHA-256 failed");
+}
+
+sha256_state::~sha256_state() = default;
+
+sha256_state::sha256_state(const sha256_state& other) : ctx_(EVP_MD_CTX_new()) {
+  if (!ctx_ || EVP_MD_CTX_copy_ex(static_cast<EVP_MD_CTX*>(ctx_.get()), static_cast<EVP_MD_CTX*>(other.ctx_.get())) != 1)
+    throw std::runtime_error("SHA-256 failed");
+}
+
+void sha256_state::update(std::string_view bytes) {
+  if (EVP_DigestUpdate(static_cast<EVP_MD_CTX*>(ctx_.get()), bytes.data(), bytes.size()) != 1)
+    throw std::runtime_error("SHA-256 failed");
+}
+
+digest sha256_state::value() const {
+  sha256_state copy{*this};
   digest out{};
-  EVP_MD_CTX* ctx = EVP_MD_CTX_new();
-  bool ok = ctx != nullptr && EVP_DigestInit_ex(ctx, EVP_sha256(), nullptr) == 1;
-  for (auto p : parts)
-    ok = ok && EVP_DigestUpdate(ctx, p.data(), p.size()) == 1;
   unsigned int n = 0;
-  ok = ok && EVP_DigestFinal_ex(ctx, out.data(), &n) == 1;
-  EVP_MD_CTX_free(ctx);
-  if (!ok)
+  if (EVP_DigestFinal_ex(static_cast<EVP_MD_CTX*>(copy.ctx_.get()), out.data(), &n) != 1)
     throw std::runtime_error("SHA-256 failed");
   return out;
 }
@@ -195,7 +211,6 @@ void font_set::build_static_content(const static_page& page, deflater& zip) {
     pdf_writer w{out.bytes, pdf_writer::append};
     w.stream_object(object_number::static_content, "/Filter/FlateDecode", packed);
     out.offsets = w.offsets();
-    digest_[specimen ? 1 : 0] = sha256({shared_.bytes, out.bytes});
   }
 }
 

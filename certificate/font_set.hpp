@@ -42,7 +42,7 @@ struct object_bytes {
   std::vector<std::pair<uint32_t, size_t>> offsets;
 };
 
-/// ID material: SHA-256 of the static objects, so that a render hashes only its own bytes.
+/// A SHA-256 digest.
 using digest = std::array<unsigned char, 32>;
 
 class font_set {
@@ -58,7 +58,6 @@ public:
   /// Fonts, seal and static content (with or without the specimen mark).
   const object_bytes& shared_objects() const { return shared_; }
   const object_bytes& static_content(bool specimen) const { return content_[specimen ? 1 : 0]; }
-  const digest& static_digest(bool specimen) const { return digest_[specimen ? 1 : 0]; }
 
   bool specimen() const { return specimen_; }
 
@@ -71,7 +70,6 @@ private:
   std::unordered_map<char32_t, placed_glyph> fixed_;
   object_bytes shared_;
   std::array<object_bytes, 2> content_;
-  std::array<digest, 2> digest_{};
   bool specimen_ = true;
 };
 
@@ -79,7 +77,24 @@ private:
 /// std::runtime_error naming what is wrong.
 void validate_layout_config(const layout_config& config);
 
-/// SHA-256 through OpenSSL's EVP interface.
-digest sha256(std::initializer_list<std::string_view> parts);
+/// An incremental SHA-256 (OpenSSL's EVP interface) whose state can be copied: a renderer hashes
+/// the constant start of its files once and resumes from a copy for each certificate.
+class sha256_state {
+public:
+  sha256_state();
+  ~sha256_state();
+  sha256_state(const sha256_state& other);
+  sha256_state& operator=(const sha256_state&) = delete;
+
+  void update(std::string_view bytes);
+  /// The digest of everything given so far; the state is not changed.
+  digest value() const;
+
+private:
+  struct ctx_deleter {
+    void operator()(void* ctx) const noexcept;
+  };
+  std::unique_ptr<void, ctx_deleter> ctx_;
+};
 
 } // namespace kofu::certificate

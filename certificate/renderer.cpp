@@ -1,5 +1,7 @@
 #include "certificate/certificate.hpp"
 
+#include <array>
+#include <optional>
 #include <stdexcept>
 
 #include "certificate/deflater.hpp"
@@ -89,6 +91,10 @@ struct renderer::state : glyph_source {
   std::string packed;
   std::string font_scratch;
   std::string out;
+  /// The SHA-256 state after the constant start of a file (header and static objects), without
+  /// and with the specimen mark; taken at the first render of each.
+  std::array<std::optional<sha256_state>, 2> prefix_hash;
+  digest file_digest{};
 };
 
 void renderer::state::typeset_person(const certificate_input& in) {
@@ -129,6 +135,11 @@ std::vector<uint8_t> renderer::state::render(const certificate_input& in, bool s
   typeset_person(in);
   pdf_writer w{out};
   w.header();
+  // The static objects first, copied as serialised at start: the file's first bytes are the same
+  // in every certificate, and their hash is taken once (below).
+  w.splice(fonts->shared_objects().bytes, fonts->shared_objects().offsets);
+  w.splice(fonts->static_content(specimen).bytes, fonts->static_content(specimen).offsets);
+  const size_t prefix_end = out.size();
   w.begin_object(object_number::catalog);
   w.raw("<</Type/Catalog/Pages 2 0 R/Lang(ja-JP)>>");
   w.end_object();
@@ -141,24 +152,28 @@ std::vector<uint8_t> renderer::state::render(const certificate_input& in, bool s
   w.begin_object(object_number::info);
   w.raw(info_dictionary());
   w.end_object();
-  // The static objects are copied as serialised at start; their hash is known already.
-  const size_t static_begin = out.size();
-  w.splice(fonts->shared_objects().bytes, fonts->shared_objects().offsets);
-  w.splice(fonts->static_content(specimen).bytes, fonts->static_content(specimen).offsets);
-  const size_t static_end = out.size();
   zip.write_stream(w, object_number::person_content, "", content, packed);
   uint32_t objects = fallback_first;
   if (!body.empty())
     body.write(w, body_first, zip, font_scratch);
   if (!fallback.empty())
     objects += fallback.write(w, fallback_first, zip, font_scratch);
-  const auto& fixed = fonts->static_digest(specimen);
-  std::string_view all{out};
-  digest id = sha256({all.substr(0, static_begin),
-                      {reinterpret_cast<const char*>(fixed.data()), fixed.size()},
-                      all.substr(static_end)});
+  auto& prefix = prefix_hash[specimen ? 1 : 0];
+  if (!prefix) {
+    prefix.emplace();
+    prefix->update(std::string_view{out}.substr(0, prefix_end));
+  }
+  // /ID: SHA-256 of every byte before the cross-reference table. Then the same state goes on
+  // over the table and the trailer: the digest of the whole file, for the caller (Repr-Digest,
+  // the audit entry), with the prefix hashed once per renderer and the rest once per file.
+  sha256_state h{*prefix};
+  h.update(std::string_view{out}.substr(prefix_end));
+  const digest id = h.value();
+  const size_t tail_begin = out.size();
   w.finish(objects, object_number::catalog, object_number::info,
            to_hex({reinterpret_cast<const char*>(id.data()), document_id_bytes}));
+  h.update(std::string_view{out}.substr(tail_begin));
+  file_digest = h.value();
   const auto* bytes = reinterpret_cast<const uint8_t*>(out.data());
   return std::vector<uint8_t>(bytes, bytes + out.size()); // one memmove, not a per-byte loop
 }
@@ -175,6 +190,10 @@ renderer& renderer::operator=(renderer&&) noexcept = default;
 
 std::vector<uint8_t> renderer::render(const certificate_input& in) {
   return state_->render(in, state_->fonts->specimen());
+}
+
+const std::array<unsigned char, 32>& renderer::last_sha256() const {
+  return state_->file_digest;
 }
 
 std::vector<uint8_t> renderer::render_sample() {

@@ -4,6 +4,7 @@
 // gets, and the PDF it gives back. Framework-free except for the
 // CAF whitelisting at the bottom (these types stay inside one node and are never serialized).
 
+#include <array>
 #include <cstdint>
 #include <string>
 
@@ -57,6 +58,8 @@ struct render_job {
 struct rendered_pdf {
   secure_bytes bytes;
   uint32_t pages = 1;
+  /// SHA-256 of `bytes`, taken by the renderer as it wrote them (renderer::last_sha256).
+  std::array<uint8_t, 32> sha256{};
 };
 
 } // namespace kofu

@@ -1,5 +1,7 @@
 #include <catch2/catch.hpp>
 
+#include <openssl/evp.h>
+
 #include <array>
 #include <string>
 #include <thread>
@@ -58,6 +60,31 @@ TEST_CASE("render: a PDF under 100 KB", "[certificate]") {
   CHECK(s.rfind("%PDF-1.7", 0) == 0);
   CHECK(s.find("%%EOF") != std::string::npos);
   CHECK(r.render_sample().size() < certificate_bytes_max);
+}
+
+TEST_CASE("render: last_sha256 is the SHA-256 of the file just returned", "[certificate]") {
+  auto sha256_of = [](const std::vector<uint8_t>& bytes) {
+    std::array<unsigned char, 32> out{};
+    unsigned int n = 0;
+    REQUIRE(EVP_Digest(bytes.data(), bytes.size(), out.data(), &n, EVP_sha256(), nullptr) == 1);
+    return out;
+  };
+  renderer r{shared_fonts()};
+  auto in = full_input();
+  auto other = in;
+  other.resident.name = "𠮷田　葛\U000E0100子"; // the fallback font: another file layout
+  other.certificate_number = "20261128-000044";
+  // The constant start is hashed at the first render of each kind (with and without the specimen
+  // mark) and reused after: each case below runs after others.
+  for (int round = 0; round < 2; ++round) {
+    auto a = r.render(in);
+    CHECK(r.last_sha256() == sha256_of(a));
+    auto s = r.render_sample();
+    CHECK(r.last_sha256() == sha256_of(s));
+    auto b = r.render(other);
+    CHECK(r.last_sha256() == sha256_of(b));
+    CHECK(sha256_of(a) != sha256_of(b));
+  }
 }
 
 TEST_CASE("render: deterministic, byte-identical across renderers and threads", "[certificate]") {
