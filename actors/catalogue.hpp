@@ -23,6 +23,10 @@ namespace kofu {
 /// The connection an answer goes back to. Shared so that a CAF message can carry it; answered once.
 using responder_ptr = std::shared_ptr<net::responder>;
 
+/// One of issuance.sessions_max held by an admitted request (node_context.hpp).
+class session_slot;
+using session_slot_ptr = std::shared_ptr<session_slot>;
+
 /// Entries for the audit chain plus writes that must land in the same durable write (the ledger
 /// row and request record of an issuance, an outcome).
 struct audit_batch {
@@ -72,7 +76,7 @@ using audit_actor = caf::typed_actor<
 /// Takes the center's requests and runs one session per request.
 using issuance_actor = caf::typed_actor<
   /// A validated issuance request and the connection to answer on.
-  caf::reacts_to<issue_atom, issuance_request, responder_ptr>,
+  caf::reacts_to<issue_atom, issuance_request, responder_ptr, session_slot_ptr>,
   /// A validated outcome report.
   caf::reacts_to<outcome_atom, outcome_report, responder_ptr>,
   /// Live sessions (for /admin/v1/sessions and /metrics).
@@ -107,6 +111,7 @@ using timer_actor = caf::typed_actor<caf::reacts_to<tick_atom>>;
 } // namespace kofu
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(kofu::responder_ptr)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(kofu::session_slot_ptr)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(kofu::audit_batch)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(kofu::outcome_report)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(kofu::session_info)

@@ -25,11 +25,13 @@ void refuse(self_ptr self, const responder_ptr& reply, ec code, const std::strin
   reply->send(st.codec->encode_error(code, request_id, {}, retry_after_s));
 }
 
-void spawn_session(self_ptr self, issuance_request req, responder_ptr reply, bool conflict) {
+void spawn_session(self_ptr self, issuance_request req, responder_ptr reply,
+                   session_slot_ptr slot, bool conflict) {
   auto& st = self->state;
   auto fingerprint = content_fingerprint(req);
   auto id = req.request_id;
-  auto session = self->spawn(issuance_session, st.ctx, st.codec, std::move(req), reply, conflict);
+  auto session = self->spawn(issuance_session, st.ctx, st.codec, std::move(req), reply,
+                             std::move(slot), conflict);
   self->monitor(session);
   if (!conflict) {
     st.sessions[id] = {session, fingerprint, now_ms(), reply};
@@ -37,30 +39,35 @@ void spawn_session(self_ptr self, issuance_request req, responder_ptr reply, boo
   }
 }
 
-void issue(self_ptr self, issuance_request req, responder_ptr reply) {
+/// `slot` was taken on the I/O thread; it goes with the request's session, or back when the
+/// request is refused or joins the session of the same request.
+void issue(self_ptr self, issuance_request req, responder_ptr reply, session_slot_ptr slot) {
   auto& st = self->state;
   auto& ctx = *st.ctx;
-  // Checked again here (the route checked on the I/O thread): sessions started since count.
-  if (auto no = ctx.admission(); no.code != ec::none)
+  // Checked again here (the route checked on the I/O thread): a suspension since counts.
+  if (auto no = ctx.service_refusal(); no.code != ec::none)
     return refuse(self, reply, no.code, req.request_id, no.retry_after_s);
   auto i = st.sessions.find(req.request_id);
   if (i == st.sessions.end())
-    return spawn_session(self, std::move(req), std::move(reply), false);
+    return spawn_session(self, std::move(req), std::move(reply), std::move(slot), false);
   if (i->second.fingerprint != content_fingerprint(req)) {
     // A first request that was answered already (its session is only finishing) is no longer in
     // flight: a refused request_id is processed afresh, a certificate's is refused by its record.
     bool in_flight = !i->second.reply || i->second.reply->is_open();
-    return spawn_session(self, std::move(req), std::move(reply), in_flight);
+    return spawn_session(self, std::move(req), std::move(reply), std::move(slot), in_flight);
   }
-  // The same request while the first is in flight: it waits for the first's answer.
+  // The same request while the first is in flight: it waits for the first's answer, and its slot
+  // is kept until then (a session of its own may still be needed).
   auto session = i->second.session;
   self->request(session, attach_timeout, issue_atom::value, reply)
     .then(
       [=](bool joined) mutable {
         if (!joined)
-          spawn_session(self, std::move(req), std::move(reply), false);
+          spawn_session(self, std::move(req), std::move(reply), std::move(slot), false);
       },
-      [=](caf::error&) mutable { spawn_session(self, std::move(req), std::move(reply), false); });
+      [=](caf::error&) mutable {
+        spawn_session(self, std::move(req), std::move(reply), std::move(slot), false);
+      });
 }
 
 void next_outcome(self_ptr self, const std::string& request_id);
@@ -154,8 +161,8 @@ issuance_manager(issuance_actor::stateful_pointer<issuance_manager_state> self,
     st.by_addr.erase(i);
   });
   return {
-    [=](issue_atom, issuance_request& req, responder_ptr& reply) {
-      issue(self, std::move(req), std::move(reply));
+    [=](issue_atom, issuance_request& req, responder_ptr& reply, session_slot_ptr& slot) {
+      issue(self, std::move(req), std::move(reply), std::move(slot));
     },
     [=](outcome_atom, outcome_report& report, responder_ptr& reply) {
       enqueue_outcome(self, std::move(report), std::move(reply));

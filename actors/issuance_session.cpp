@@ -271,18 +271,16 @@ void start(self_ptr self) {
 session_state::~session_state() {
   wipe(resident);
   wipe(tax);
-  if (ctx)
-    ctx->live_sessions.fetch_sub(1);
 }
 
 session_actor::behavior_type issuance_session(session_actor::stateful_pointer<session_state> self,
                                               node_context_ptr ctx,
                                               std::shared_ptr<const net::center_codec> codec,
                                               issuance_request request, responder_ptr reply,
-                                              bool conflict_in_flight) {
+                                              session_slot_ptr slot, bool conflict_in_flight) {
   auto& st = self->state;
   st.ctx = ctx;
-  ctx->live_sessions.fetch_add(1);
+  st.slot = std::move(slot);
   st.codec = std::move(codec);
   st.request = std::move(request);
   st.waiters.push_back(reply);

@@ -20,6 +20,8 @@ namespace kofu {
 
 struct session_state {
   node_context_ptr ctx;
+  /// One of issuance.sessions_max, held until the session ends (the state goes).
+  session_slot_ptr slot;
   std::shared_ptr<const net::center_codec> codec;
   issuance_request request;
   /// Every connection waiting for this request's answer; the first is the original.
@@ -55,7 +57,7 @@ session_actor::behavior_type issuance_session(session_actor::stateful_pointer<se
                                               node_context_ptr ctx,
                                               std::shared_ptr<const net::center_codec> codec,
                                               issuance_request request, responder_ptr reply,
-                                              bool conflict_in_flight);
+                                              session_slot_ptr slot, bool conflict_in_flight);
 
 /// Deletes what sessions of a previous run left in the sessions family (their keys died with
 /// them, so the records cannot be read), auditing each. Returns how many were swept.

@@ -68,14 +68,25 @@ bool node_context::in_service_hours(int64_t epoch_ms) const {
   return minute >= cfg.service.open_minute && minute < cfg.service.close_minute;
 }
 
-node_context::refusal node_context::admission() const {
+node_context::refusal node_context::service_refusal() const {
   if (service.suspended())
     return {ec::service_suspended, 0};
   if (auto now = clock(); !in_service_hours(now))
     return {ec::service_suspended, static_cast<int>(seconds_until_open(now))};
-  if (live_sessions.load() >= cfg.issuance.sessions_max)
-    return {ec::overloaded, 1};
   return {};
+}
+
+std::shared_ptr<session_slot> session_slot::take(node_context_ptr ctx) {
+  auto& live = ctx->live_sessions;
+  if (live.fetch_add(1) >= ctx->cfg.issuance.sessions_max) {
+    live.fetch_sub(1);
+    return nullptr;
+  }
+  return std::shared_ptr<session_slot>(new session_slot(std::move(ctx)));
+}
+
+session_slot::~session_slot() {
+  ctx_->live_sessions.fetch_sub(1);
 }
 
 int64_t node_context::seconds_until_open(int64_t epoch_ms) const {

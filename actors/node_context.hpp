@@ -65,6 +65,7 @@ struct node_context {
   /// The wall clock; tests of service hours and retention move it.
   std::function<int64_t()> clock;
   caf::actor_system* system = nullptr;
+  /// Admitted requests: taken session_slots (those on their way to a session and the sessions).
   std::atomic<uint32_t> live_sessions{0};
   std::atomic<uint32_t> render_queue_depth{0};
 
@@ -75,14 +76,14 @@ struct node_context {
   /// at least 1 otherwise.
   int64_t seconds_until_open(int64_t epoch_ms) const;
 
-  /// Whether a center request may be taken now: service_suspended (operator, hours, closed dates;
-  /// with the seconds until opening when known) or overloaded (live sessions at the bound).
-  /// Atomics and the clock only: safe on an I/O thread.
+  /// Whether the center is served now: service_suspended (operator, hours, closed dates; with the
+  /// seconds until opening when known). The bound on sessions is session_slot's. Atomics and the
+  /// clock only: safe on an I/O thread.
   struct refusal {
     ec code = ec::none;
     int retry_after_s = 0;
   };
-  refusal admission() const;
+  refusal service_refusal() const;
 
   /// Whether `year` lies in the issuance window (admin-api.md): the year `open` opened by the
   /// last rollover and the retention − 1 years before it. Whether its data is loaded is the
@@ -94,5 +95,26 @@ struct node_context {
 };
 
 using node_context_ptr = std::shared_ptr<node_context>;
+
+/// One of `issuance.sessions_max`, taken on the I/O thread when a request is admitted and given
+/// back when the last copy goes: when its session ends, or when the request is refused or joins
+/// another session, or is dropped on its way. Admission counts the requests on their way to a
+/// session too, so the I/O thread answers `503 overloaded` at once for every request beyond the
+/// bound (before, those in the manager's mailbox were admitted and refused there, 5-10 ms later
+/// under a burst; docs/BENCH.md run 8).
+class session_slot {
+public:
+  /// A slot, or null when all issuance.sessions_max are taken.
+  static std::shared_ptr<session_slot> take(node_context_ptr ctx);
+  ~session_slot();
+  session_slot(const session_slot&) = delete;
+  session_slot& operator=(const session_slot&) = delete;
+
+private:
+  explicit session_slot(node_context_ptr ctx) noexcept : ctx_(std::move(ctx)) {}
+  node_context_ptr ctx_;
+};
+
+using session_slot_ptr = std::shared_ptr<session_slot>;
 
 } // namespace kofu

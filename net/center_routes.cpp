@@ -55,14 +55,18 @@ http_server::handler center_handler(node_context_ptr ctx,
         return send_error(reply, *codec, err->code, err->request_id, err->field);
       // 503s at once, on this thread, without a hop to an actor (center-api.md: "answered at
       // once, not after a wait").
-      if (auto no = ctx->admission(); no.code != ec::none) {
+      auto no = ctx->service_refusal();
+      session_slot_ptr slot;
+      if (no.code == ec::none && !(slot = session_slot::take(ctx)))
+        no = {ec::overloaded, 1};
+      if (no.code != ec::none) {
         ctx->metrics.add("kofu_issuance_requests_total",
                          "code=\"" + std::string(problem_code(no.code)) + "\"");
         return void(reply.send(codec->encode_error(
           no.code, std::get<issuance_request>(decoded).request_id, {}, no.retry_after_s)));
       }
       caf::anon_send(target, issue_atom::value, std::get<issuance_request>(std::move(decoded)),
-                     std::make_shared<responder>(std::move(reply)));
+                     std::make_shared<responder>(std::move(reply)), std::move(slot));
       return;
     }
     auto decoded = codec->decode_outcome(request, outcome_id);

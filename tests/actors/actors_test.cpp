@@ -183,3 +183,25 @@ TEST_CASE("a crashed render worker is replaced and the job it held fails with an
         != std::string::npos);
   self->send_exit(pool, caf::exit_reason::user_shutdown);
 }
+
+TEST_CASE("session slots: at most issuance.sessions_max taken, each given back with its last copy") {
+  actor_fixture f;
+  f.ctx->cfg.issuance.sessions_max = 3;
+  std::vector<session_slot_ptr> held;
+  for (int i = 0; i < 3; ++i) {
+    held.push_back(session_slot::take(f.ctx));
+    REQUIRE(held.back() != nullptr);
+  }
+  CHECK(session_slot::take(f.ctx) == nullptr); // the fourth request is refused at once
+  CHECK(f.ctx->live_sessions.load() == 3);     // and a refusal leaves the count as it was
+  auto copy = held.front();                    // e.g. a message still carrying it
+  held.erase(held.begin());
+  CHECK(session_slot::take(f.ctx) == nullptr);
+  copy.reset();
+  CHECK(f.ctx->live_sessions.load() == 2);
+  auto again = session_slot::take(f.ctx);
+  CHECK(again != nullptr);
+  held.clear();
+  again.reset();
+  CHECK(f.ctx->live_sessions.load() == 0);
+}
