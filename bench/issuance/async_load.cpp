@@ -473,7 +473,7 @@ struct async_load::impl {
   /// A connection is connected (or failed to) for the round: the last one starts the writes, one
   /// after the other from this handler.
   void round_ready() {
-    if (round_pending.fetch_sub(1) != 1)
+    if (!last_of_round())
       return;
     round_pending = connections.size();
     for (auto& c : connections)
@@ -481,11 +481,14 @@ struct async_load::impl {
   }
 
   void round_answered() {
-    if (round_pending.fetch_sub(1) != 1)
+    if (!last_of_round())
       return;
     ++round;
     start_round();
   }
+
+  /// Counts one connection in for the current step of a round; true for the last one.
+  bool last_of_round() { return round_pending.fetch_sub(1) == 1; }
 
   void arm_watchdog() {
     auto period = std::clamp(timeout / 4, std::chrono::milliseconds(10), std::chrono::milliseconds(1000));
