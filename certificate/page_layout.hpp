@@ -50,8 +50,10 @@ struct static_page {
 
 static_page make_static_page(const layout_config& config);
 
-/// Characters the static font holds besides the static texts: digits, separators, era names,
-/// 年月日円, kana and the commonest address characters, so that most values need no other glyph.
+/// Characters the static font holds besides the static texts: the ones nearly every certificate
+/// prints (digits, separators, era names, 年月日円, the title words, the words and numerals of the
+/// city's addresses). Rarer ones, katakana included, go into each certificate's own font: they
+/// cost less there than in every file (docs/CERTIFICATE.md).
 std::string_view common_characters();
 
 /// True for `YYYYMMDD-NNNNNN` (ASCII digits).
