@@ -47,6 +47,7 @@ class http_client::impl {
 public:
   explicit impl(http_client_options options)
     : opts_(std::move(options)), ctx_(ssl::context::tls_client) {
+    buffer_.reserve(response_buffer_bytes);
     if (!opts_.tls)
       return;
     SSL_CTX* ctx = ctx_.native_handle();

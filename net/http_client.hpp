@@ -5,6 +5,7 @@
 // simulator. One client per thread; keep-alive; every operation bounded by timeout_ms.
 // Beast and Asio stay inside http_client.cpp.
 
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -15,6 +16,14 @@
 namespace kofu::net {
 
 enum class tls_version { v1_0, v1_1, v1_2, v1_3 };
+
+/// A client's read buffer, reserved up front (this client's and the bench's asynchronous one).
+/// Beast reads at most the buffer's free space per read_some and moves a body out of the buffer
+/// as it arrives, so a buffer left to grow stays at its first few hundred bytes: a certificate
+/// then took about 110 `SSL_read` calls, each a pass through Asio's TLS engine (counted with a
+/// perf uprobe), against about 8 with 64 KiB. The bench harness's CPU per request halved
+/// (docs/BENCH.md, session 4).
+inline constexpr size_t response_buffer_bytes = 64 * 1024;
 
 struct http_client_options {
   std::string host = "127.0.0.1";

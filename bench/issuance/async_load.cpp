@@ -27,6 +27,8 @@
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
+#include "net/http_client.hpp"
+
 namespace kofu::bench {
 
 namespace asio = boost::asio;
@@ -95,6 +97,7 @@ struct async_load::impl {
     std::atomic<uint64_t> op_seq{0};
 
     connection(impl& o, size_t i, Executor ex) : owner(o), index(i), executor(std::move(ex)) {
+      buffer.reserve(net::response_buffer_bytes);
       req.method(http::verb::post);
       req.target("/center/v1/issuances");
       req.version(11);
