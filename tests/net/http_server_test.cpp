@@ -309,6 +309,28 @@ TEST_CASE("keep-alive serves several requests on one connection", "[net]") {
   }
 }
 
+TEST_CASE("large answers on a keep-alive connection are not held back", "[net][cork]") {
+  // An answer above one TLS record is written corked (TCP_CORK). A cork left on would hold each
+  // answer's last partial segment for the kernel's 200 ms: five answers would take a second.
+  http_server server{mtls_options(), [](http_request, responder reply) {
+                       http_response res;
+                       res.headers.push_back({"Content-Type", "application/octet-stream"});
+                       res.body.assign(100'000, 'x');
+                       reply.send(std::move(res));
+                     }};
+  server.start();
+  http_client client{client_for(server)};
+  CHECK(client.request("GET", "/big").body.size() == 100'000); // connect and handshake
+  auto start = clock_type::now();
+  for (int i = 0; i < 5; ++i) {
+    auto res = client.request("GET", "/big");
+    CHECK(res.status == 200);
+    CHECK(res.body == std::string(100'000, 'x'));
+  }
+  CHECK(clock_type::now() - start < 600ms);
+  CHECK(server.connections() == 1);
+}
+
 TEST_CASE("pipelined requests are answered in order, one at a time", "[net]") {
   std::atomic<int> in_flight{0};
   std::atomic<int> overlap{0};
