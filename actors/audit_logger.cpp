@@ -1,5 +1,7 @@
 #include "actors/audit_logger.hpp"
 
+#include <chrono>
+
 #include <caf/actor_registry.hpp>
 #include <caf/actor_system.hpp>
 #include <caf/send.hpp>
@@ -53,7 +55,10 @@ audit_actor::behavior_type audit_logger(audit_actor::stateful_pointer<audit_logg
         last_seqs.push_back(chain.last_seq);
       }
       try {
+        auto started = std::chrono::steady_clock::now();
         st.ctx->db->write(wb, true);
+        st.ctx->metrics.audit_commit_duration.observe(
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
       } catch (const std::exception&) {
         // Nothing of the group landed: every waiter gets an error and the chain stays as it was.
         for (auto& p : group)

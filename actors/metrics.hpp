@@ -45,6 +45,9 @@ public:
 
   histogram issuance_duration;
   histogram render_duration;
+  /// The audit logger's synced write of one group (entries, ledger rows, request records): the
+  /// disk's share of every issuance, which waits for it before its PDF leaves.
+  histogram audit_commit_duration;
 
   /// The whole exposition text.
   std::string render() const;
