@@ -77,6 +77,10 @@ public:
   /// writing it (its constant start hashed once per renderer): no second pass over the bytes.
   const std::array<unsigned char, 32>& last_sha256() const;
 
+  /// Bytes of the last certificate still held in this renderer's reused buffers: 0 after every
+  /// render() and render_sample(), returned or thrown, since each wipes them before it ends.
+  size_t held_bytes() const;
+
 private:
   struct state;
   std::unique_ptr<state> state_;

@@ -3,14 +3,18 @@
 #include <algorithm>
 #include <stdexcept>
 
+#include "messages/secure_bytes.hpp"
+
 namespace kofu::certificate {
 
 void person_font::clear() {
-  texts_.clear();
-  glyph_of_.clear();
-  width_of_.clear();
-  distinct_.clear();
-  entries_.clear();
+  // Which characters a certificate drew is personal data (a name, an address): wiped, not only
+  // forgotten.
+  wipe(texts_);
+  wipe(glyph_of_);
+  wipe(width_of_);
+  wipe(distinct_);
+  wipe(entries_);
 }
 
 placed_glyph person_font::add(cluster text, glyph_id glyph) {
@@ -36,7 +40,9 @@ uint32_t person_font::write(pdf_writer& w, uint32_t first, deflater& zip, std::s
                                    - distinct_.begin());
     entries_.push_back({static_cast<uint16_t>(i + 1), sub.new_ids[k], width_of_[i], texts_[i]});
   }
-  return write_cid_font(w, first, {&face_, sub.font_file, entries_, false}, zip, scratch);
+  auto objects = write_cid_font(w, first, {&face_, sub.font_file, entries_, false}, zip, scratch);
+  wipe(sub.font_file); // the outlines of the name's and address's characters
+  return objects;
 }
 
 } // namespace kofu::certificate

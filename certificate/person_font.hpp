@@ -23,6 +23,7 @@ class person_font {
 public:
   person_font(const font_face& face, font_slot slot) : face_(face), slot_(slot) {}
 
+  /// Wipes and forgets the characters of the last certificate.
   void clear();
   bool empty() const { return texts_.empty(); }
 

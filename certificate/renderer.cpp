@@ -10,6 +10,7 @@
 #include "certificate/pdf_writer.hpp"
 #include "certificate/person_font.hpp"
 #include "certificate/typesetter.hpp"
+#include "messages/secure_bytes.hpp"
 
 namespace kofu::certificate {
 
@@ -77,8 +78,14 @@ struct renderer::state : glyph_source {
     throw unrenderable_text(std::string{field}, describe(c));
   }
 
+  /// The file, with nothing of it left behind in this renderer (forget()), also on an error.
   std::vector<uint8_t> render(const certificate_input& in, bool specimen);
+  std::vector<uint8_t> write_file(const certificate_input& in, bool specimen);
   void typeset_person(const certificate_input& in);
+  /// Wipes everything of the last certificate from the reused buffers: its texts, content stream,
+  /// person fonts, glyph runs and file. A render worker idles between requests; what it holds
+  /// then is nobody's personal data (data-lifecycle.md: destroyed as soon as it is sent).
+  void forget() noexcept;
   void write_page(pdf_writer& w, uint32_t body_first, uint32_t fallback_first);
 
   std::shared_ptr<const font_set> fonts;
@@ -132,6 +139,32 @@ void renderer::state::write_page(pdf_writer& w, uint32_t body_first, uint32_t fa
 }
 
 std::vector<uint8_t> renderer::state::render(const certificate_input& in, bool specimen) {
+  try {
+    auto file = write_file(in, specimen);
+    forget();
+    return file;
+  } catch (...) {
+    forget();
+    throw;
+  }
+}
+
+void renderer::state::forget() noexcept {
+  for (auto& item : items)
+    wipe(item.text);
+  items.clear();
+  body.clear();
+  fallback.clear();
+  wipe(scratch.clusters);
+  wipe(scratch.glyphs);
+  wipe(scratch.line_ends);
+  wipe(content);
+  wipe(packed);
+  wipe(font_scratch);
+  wipe(out);
+}
+
+std::vector<uint8_t> renderer::state::write_file(const certificate_input& in, bool specimen) {
   typeset_person(in);
   pdf_writer w{out};
   w.header();
@@ -194,6 +227,16 @@ std::vector<uint8_t> renderer::render(const certificate_input& in) {
 
 const std::array<unsigned char, 32>& renderer::last_sha256() const {
   return state_->file_digest;
+}
+
+size_t renderer::held_bytes() const {
+  const auto& s = *state_;
+  size_t n = s.out.size() + s.content.size() + s.packed.size() + s.font_scratch.size()
+             + s.scratch.clusters.size() + s.scratch.glyphs.size() + s.scratch.line_ends.size()
+             + (s.body.empty() ? 0 : 1) + (s.fallback.empty() ? 0 : 1);
+  for (const auto& item : s.items)
+    n += item.text.size() + 1;
+  return n;
 }
 
 std::vector<uint8_t> renderer::render_sample() {

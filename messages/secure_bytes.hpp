@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <vector>
 
 namespace kofu {
@@ -56,6 +57,13 @@ private:
 void wipe(void* p, size_t n);
 void wipe(std::string& s);
 void wipe(std::vector<uint8_t>& v);
+/// Wipes a vector of plain values (glyph runs, code points) over its whole capacity, empties it.
+template <class T>
+  requires std::is_trivially_copyable_v<T>
+void wipe(std::vector<T>& v) {
+  wipe(v.data(), v.capacity() * sizeof(T));
+  v.clear();
+}
 
 } // namespace kofu
 

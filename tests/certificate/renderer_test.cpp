@@ -87,6 +87,22 @@ TEST_CASE("render: last_sha256 is the SHA-256 of the file just returned", "[cert
   }
 }
 
+TEST_CASE("render: nothing of a certificate stays in the renderer after it", "[certificate]") {
+  // data-lifecycle.md: a certificate's data is destroyed once it is sent; a render worker keeps
+  // its renderer between requests, so the renderer's reused buffers must not keep the last one.
+  renderer r{shared_fonts()};
+  CHECK(r.held_bytes() == 0);
+  auto in = full_input();
+  in.resident.name = "𠮷田　葛\U000E0100子"; // both person fonts
+  CHECK(r.render(in).size() > 0);
+  CHECK(r.held_bytes() == 0);
+  CHECK(r.render_sample().size() > 0);
+  CHECK(r.held_bytes() == 0);
+  in.tax.address_jan1 = "吹田市\uE000"; // fails while the page is typeset
+  CHECK_THROWS_AS(r.render(in), unrenderable_text);
+  CHECK(r.held_bytes() == 0);
+}
+
 TEST_CASE("render: deterministic, byte-identical across renderers and threads", "[certificate]") {
   renderer a{shared_fonts()};
   renderer b{shared_fonts()};
