@@ -55,6 +55,7 @@ void finish(self_ptr self) {
   }
   wipe(st.resident);
   wipe(st.tax);
+  wipe(st.request.resident_code);
   self->quit();
 }
 
@@ -271,6 +272,7 @@ void start(self_ptr self) {
 session_state::~session_state() {
   wipe(resident);
   wipe(tax);
+  wipe(request.resident_code);
 }
 
 session_actor::behavior_type issuance_session(session_actor::stateful_pointer<session_state> self,

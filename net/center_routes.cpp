@@ -51,6 +51,7 @@ http_server::handler center_handler(node_context_ptr ctx,
       return send_error(reply, *codec, ec::overloaded);
     if (issuances) {
       auto decoded = codec->decode_issuance(request);
+      wipe(request.body); // the resident code: decoded, it travels only in the request
       if (auto* err = std::get_if<codec_error>(&decoded))
         return send_error(reply, *codec, err->code, err->request_id, err->field);
       // 503s at once, on this thread, without a hop to an actor (center-api.md: "answered at
