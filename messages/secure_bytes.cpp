@@ -55,9 +55,4 @@ void wipe(std::string& s) {
   s.clear();
 }
 
-void wipe(std::vector<uint8_t>& v) {
-  wipe(v.data(), v.capacity());
-  v.clear();
-}
-
 } // namespace kofu

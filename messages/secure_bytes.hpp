@@ -56,8 +56,8 @@ private:
 /// Wipes a buffer that held personal data.
 void wipe(void* p, size_t n);
 void wipe(std::string& s);
-void wipe(std::vector<uint8_t>& v);
-/// Wipes a vector of plain values (glyph runs, code points) over its whole capacity, empties it.
+/// Wipes a vector of plain values (bytes, glyph runs, code points) over its whole capacity, then
+/// empties it.
 template <class T>
   requires std::is_trivially_copyable_v<T>
 void wipe(std::vector<T>& v) {
