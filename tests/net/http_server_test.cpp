@@ -368,7 +368,7 @@ TEST_CASE("pipelined requests are answered in order, one at a time", "[net]") {
 TEST_CASE("a responder completed from another thread", "[net][responder]") {
   std::mutex m;
   std::vector<std::thread> workers;
-  std::atomic<int> written{0};
+  std::atomic<int> written{0}, recorded{0};
   std::atomic<bool> open_before{false}, send_result{false}, open_after{true};
   http_server::handler h = [&](http_request, responder reply) {
     std::lock_guard guard{m};
@@ -379,6 +379,7 @@ TEST_CASE("a responder completed from another thread", "[net][responder]") {
       http_response res{200, {{"Content-Type", "application/pdf"}}, "%PDF-1.7 personal data"};
       send_result = reply.send(std::move(res), [&](bool ok) { written += ok ? 1 : 100; });
       open_after = reply.is_open();
+      ++recorded;
     });
   };
   http_server server{mtls_options(), h};
@@ -390,6 +391,8 @@ TEST_CASE("a responder completed from another thread", "[net][responder]") {
   CHECK(res.status == 200);
   CHECK(res.body == "%PDF-1.7 personal data");
   CHECK(wait_until([&] { return written.load() == 1; }));
+  // The answer can be written and read before this worker has stored what send() returned.
+  CHECK(wait_until([&] { return recorded.load() == 1; }));
   CHECK(open_before);
   CHECK(send_result);
   CHECK_FALSE(open_after);
