@@ -468,9 +468,7 @@ struct async_load::impl {
   void start_round() {
     if (stop.load() || round == rounds_total)
       return connection_done();
-    round_pending = connections.size();
-    for (auto& c : connections)
-      c->prepare_round();
+    round_step(&connection_base::prepare_round);
   }
 
   /// A connection is connected (or failed to) for the round: the last one starts the writes, one
@@ -478,9 +476,7 @@ struct async_load::impl {
   void round_ready() {
     if (!last_of_round())
       return;
-    round_pending = connections.size();
-    for (auto& c : connections)
-      c->send_now();
+    round_step(&connection_base::send_now);
   }
 
   void round_answered() {
@@ -488,6 +484,13 @@ struct async_load::impl {
       return;
     ++round;
     start_round();
+  }
+
+  /// Starts a step of the round on every connection, each counted in by last_of_round().
+  void round_step(void (connection_base::*step)()) {
+    round_pending = connections.size();
+    for (auto& c : connections)
+      ((*c).*step)();
   }
 
   /// Counts one connection in for the current step of a round; true for the last one.
