@@ -5,6 +5,7 @@
 #include <caf/send.hpp>
 
 #include "actors/audit_logger.hpp"
+#include "actors/render_pool.hpp"
 #include "messages/clock.hpp"
 #include "storage/keys.hpp"
 
@@ -20,14 +21,6 @@ constexpr std::string_view income_tax_type = "income_tax";
 /// The next id of a session's sealed record; unique within a run, and records of older runs are
 /// swept at start, so ids may start over.
 std::atomic<uint64_t> next_session_id{1};
-
-int64_t remaining_ms(const session_state& st) {
-  return st.started_ms + st.ctx->cfg.issuance.deadline_ms - now_ms();
-}
-
-std::chrono::milliseconds remaining(const session_state& st) {
-  return std::chrono::milliseconds(std::max<int64_t>(1, remaining_ms(st)));
-}
 
 /// An audit entry about this request.
 storage::audit_entry entry(const session_state& st, std::string event, std::string outcome) {
@@ -53,6 +46,8 @@ void finish(self_ptr self) {
     }
     st.session_id = 0;
   }
+  if (st.deadline)
+    st.deadline->cancel();
   wipe(st.resident);
   wipe(st.tax);
   wipe(st.request.resident_code);
@@ -143,13 +138,16 @@ void commit_and_send(self_ptr self, rendered_pdf pdf);
 void render(self_ptr self) {
   auto& st = self->state;
   st.phase = "rendering";
-  auto pool = caf::actor_cast<render_actor>(self->system().registry().get(render_name::value));
-  if (!pool)
+  // Straight to the least busy worker, counted against render.queue_max (render_pool.hpp).
+  auto lane = st.ctx->render->take(st.ctx->cfg.render.queue_max);
+  if (lane.error == ec::overloaded)
+    return fail(self, ec::overloaded, "render queue full");
+  if (lane.error != ec::none)
     return fail(self, ec::internal_error, "render pool down");
   render_job job{st.resident, st.tax, st.record.certificate_number, st.record.issue_date};
   auto started = now_ms();
   // The deadline message bounds the wait (no second timer per request: see docs/ARCHITECTURE.md).
-  self->request(pool, caf::infinite, render_atom::value, std::move(job))
+  self->request(lane.worker, caf::infinite, render_atom::value, std::move(job))
     .then(
       [=](rendered_pdf& pdf) {
         self->state.ctx->metrics.render_duration.observe(static_cast<double>(now_ms() - started)
@@ -218,6 +216,10 @@ void commit_and_send(self_ptr self, rendered_pdf pdf) {
       [=](caf::error&) {
         auto& st = self->state;
         st.awaiting_commit = false;
+        // The group may have been written without its sync: the row goes again, as after a
+        // deadline (a write that never landed makes this a no-op but for the audit entry).
+        if (!st.redelivery)
+          undo_commit(self, "audit commit failed");
         fail(self, ec::internal_error, "audit commit failed");
         if (st.finish_requested || st.writes_pending == 0)
           finish(self);
@@ -270,6 +272,8 @@ void start(self_ptr self) {
 } // namespace
 
 session_state::~session_state() {
+  if (deadline)
+    deadline->cancel();
   wipe(resident);
   wipe(tax);
   wipe(request.resident_code);
@@ -299,7 +303,9 @@ session_actor::behavior_type issuance_session(session_actor::stateful_pointer<se
     st.session_id = 0;
   }
   auto handle = caf::actor_cast<session_actor>(self);
-  self->delayed_send(self, remaining(st), deadline_atom::value);
+  st.deadline = ctx->deadlines->arm(
+    caf::actor_cast<caf::weak_actor_ptr>(self->ctrl()),
+    deadline_clock::clock_type::now() + std::chrono::milliseconds(ctx->cfg.issuance.deadline_ms));
   reply->on_close([handle] { caf::anon_send(handle, closed_atom::value); });
   self->send(self, issue_atom::value);
   return {

@@ -12,6 +12,7 @@
 #include <caf/typed_event_based_actor.hpp>
 
 #include "actors/catalogue.hpp"
+#include "actors/deadline_clock.hpp"
 #include "actors/node_context.hpp"
 #include "net/center_codec.hpp"
 #include "storage/ledger.hpp"
@@ -29,6 +30,8 @@ struct session_state {
   bool conflict_in_flight = false;
 
   int64_t started_ms = 0;
+  /// The deadline armed at the start; cancelled when the session ends.
+  deadline_clock::ticket_ptr deadline;
   std::string phase = "checking"; // checking | rendering | committing | sending
   bool answered = false;
   bool committed = false;

@@ -1,6 +1,11 @@
 #include "actors/node_context.hpp"
 
+#include <caf/send.hpp>
+
+#include "actors/deadline_clock.hpp"
+#include "actors/render_pool.hpp"
 #include "certificate/certificate.hpp"
+#include "messages/atoms.hpp"
 #include "messages/clock.hpp"
 
 namespace kofu {
@@ -53,7 +58,11 @@ node_context::node_context(config::node_config config, std::unique_ptr<storage::
     feeds(*db),
     service(*db),
     started_ms(now_ms()),
-    clock(&now_ms) {
+    clock(&now_ms),
+    render(std::make_unique<render_lanes>(render_queue_depth)),
+    deadlines(std::make_unique<deadline_clock>([](const caf::strong_actor_ptr& session) {
+      caf::anon_send(caf::actor_cast<caf::actor>(session), deadline_atom::value);
+    })) {
   // nop
 }
 

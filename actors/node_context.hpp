@@ -30,6 +30,9 @@ class font_set;
 
 namespace kofu {
 
+class render_lanes;
+class deadline_clock;
+
 /// Operator suspension (POST /admin/v1/service/suspend), kept in the meta family so that it
 /// survives a restart.
 class service_control {
@@ -68,6 +71,10 @@ struct node_context {
   /// Admitted requests: taken session_slots (those on their way to a session and the sessions).
   std::atomic<uint32_t> live_sessions{0};
   std::atomic<uint32_t> render_queue_depth{0};
+  /// The render pool's workers, as sessions reach them (actors/render_pool.hpp).
+  std::unique_ptr<render_lanes> render;
+  /// The sessions' deadlines (actors/deadline_clock.hpp): a deadline_atom to a session when due.
+  std::unique_ptr<deadline_clock> deadlines;
 
   /// Whether the center is served at `epoch_ms` (hours and closed dates in JST).
   bool in_service_hours(int64_t epoch_ms) const;

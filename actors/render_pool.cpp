@@ -18,13 +18,67 @@ rendered_pdf to_rendered(std::vector<uint8_t>&& bytes, const certificate::render
 
 } // namespace
 
+render_lanes::taken render_lanes::take(uint32_t queue_max) {
+  std::lock_guard guard(mutex_);
+  if (lanes_.empty())
+    return {{}, ec::internal_error};
+  if (depth_.load() >= queue_max)
+    return {{}, ec::overloaded};
+  auto best = &lanes_.front();
+  for (auto& l : lanes_)
+    if (l.count->jobs < best->count->jobs)
+      best = &l;
+  ++best->count->jobs;
+  depth_.fetch_add(1);
+  return {best->worker, ec::none};
+}
+
+void render_lanes::retire(const lane_ptr& l) {
+  l->retired = true;
+  depth_.fetch_sub(l->jobs);
+  l->jobs = 0;
+}
+
+void render_lanes::install(uint64_t owner, size_t slot, render_actor worker, lane_ptr l) {
+  std::lock_guard guard(mutex_);
+  if (slot < lanes_.size()) {
+    retire(lanes_[slot].count);
+    lanes_[slot] = {owner, std::move(worker), std::move(l)};
+  } else {
+    lanes_.push_back({owner, std::move(worker), std::move(l)});
+  }
+}
+
+void render_lanes::clear(uint64_t owner) {
+  std::lock_guard guard(mutex_);
+  std::erase_if(lanes_, [&](const entry& e) {
+    if (owner != 0 && e.owner != owner)
+      return false;
+    retire(e.count);
+    return true;
+  });
+}
+
+void render_lanes::done(const lane_ptr& l) {
+  std::lock_guard guard(mutex_);
+  if (l->retired || l->jobs == 0)
+    return;
+  --l->jobs;
+  depth_.fetch_sub(1);
+}
+
 render_worker_state::~render_worker_state() = default;
 
 render_actor::behavior_type render_worker(render_actor::stateful_pointer<render_worker_state> self,
-                                          node_context_ptr ctx) {
+                                          node_context_ptr ctx, render_lanes::lane_ptr lane) {
   // A detached actor: this runs on the worker's own thread.
   lower_this_thread_priority(render_nice_increment);
   self->state.renderer = std::make_unique<certificate::renderer>(ctx->fonts);
+  // Every job of a lane was counted in by render_lanes::take; it is counted out once answered.
+  auto count_out = [ctx, lane] {
+    if (lane)
+      ctx->render->done(lane);
+  };
   return {
     [=](render_atom, render_job& job) -> caf::result<rendered_pdf> {
       certificate::certificate_input in{std::move(job.resident), std::move(job.tax),
@@ -43,15 +97,21 @@ render_actor::behavior_type render_worker(render_actor::stateful_pointer<render_
       auto result = run();
       wipe(in.resident);
       wipe(in.tax);
+      count_out();
       return result;
     },
     [=](sample_atom) -> caf::result<rendered_pdf> {
-      try {
-        auto& r = *self->state.renderer;
-        return to_rendered(r.render_sample(), r);
-      } catch (const std::exception& e) {
-        return make_error(ec::internal_error, e.what());
-      }
+      auto run = [&]() -> caf::result<rendered_pdf> {
+        try {
+          auto& r = *self->state.renderer;
+          return to_rendered(r.render_sample(), r);
+        } catch (const std::exception& e) {
+          return make_error(ec::internal_error, e.what());
+        }
+      };
+      auto result = run();
+      count_out();
+      return result;
     },
     [=](crash_atom) { self->quit(make_error(ec::internal_error, "injected crash")); },
   };
@@ -63,56 +123,29 @@ using pool_ptr = render_actor::stateful_pointer<render_pool_state>;
 
 void spawn_worker(pool_ptr self, size_t slot) {
   auto& st = self->state;
-  auto w = self->spawn<caf::detached>(render_worker, st.ctx);
+  auto lane = render_lanes::make_lane();
+  auto w = self->spawn<caf::detached>(render_worker, st.ctx, lane);
   self->monitor(w);
-  if (slot < st.workers.size()) {
+  if (slot < st.workers.size())
     st.workers[slot] = w;
-    st.busy[slot] = 0;
-  } else {
+  else
     st.workers.push_back(w);
-    st.busy.push_back(0);
-  }
+  st.ctx->render->install(self->id(), slot, w, std::move(lane));
 }
 
-size_t least_busy(const render_pool_state& st) {
-  size_t best = 0;
-  for (size_t i = 1; i < st.busy.size(); ++i)
-    if (st.busy[i] < st.busy[best])
-      best = i;
-  return best;
-}
-
+/// A job sent to the pool itself (the admin's sample, tests): through a lane like a session's.
 template <class... Ts>
 caf::result<rendered_pdf> dispatch(pool_ptr self, Ts&&... xs) {
   auto& st = self->state;
-  if (st.in_flight >= st.ctx->cfg.render.queue_max)
-    return make_error(ec::overloaded);
-  auto slot = least_busy(st);
-  auto worker = st.workers[slot];
-  ++st.in_flight;
-  ++st.busy[slot];
-  st.ctx->render_queue_depth.store(st.in_flight);
+  auto lane = st.ctx->render->take(st.ctx->cfg.render.queue_max);
+  if (lane.error != ec::none)
+    return make_error(lane.error);
   auto promise = self->make_response_promise<rendered_pdf>();
-  auto done = [=](size_t s, const render_actor& w) {
-    auto& st = self->state;
-    --st.in_flight;
-    // A replaced worker's slot was reset already.
-    if (s < st.workers.size() && st.workers[s] == w && st.busy[s] > 0)
-      --st.busy[s];
-    st.ctx->render_queue_depth.store(st.in_flight);
-  };
-  // No timeout: a request with one costs two pushes to CAF's timer thread, and the session's
-  // deadline already bounds what a caller waits. A worker that dies answers with an error.
-  self->request(worker, caf::infinite, std::forward<Ts>(xs)...)
-    .then(
-      [=](rendered_pdf& pdf) mutable {
-        done(slot, worker);
-        promise.deliver(std::move(pdf));
-      },
-      [=](caf::error& err) mutable {
-        done(slot, worker);
-        promise.deliver(std::move(err));
-      });
+  // No timeout: a request with one costs two pushes to CAF's timer thread, and the caller's own
+  // timeout bounds what it waits. A worker that dies answers with an error.
+  self->request(lane.worker, caf::infinite, std::forward<Ts>(xs)...)
+    .then([=](rendered_pdf& pdf) mutable { promise.deliver(std::move(pdf)); },
+          [=](caf::error& err) mutable { promise.deliver(std::move(err)); });
   return promise;
 }
 
@@ -124,8 +157,12 @@ render_actor::behavior_type render_pool(render_actor::stateful_pointer<render_po
   auto n = ctx->cfg.render.workers;
   if (n == 0)
     n = std::max(1u, std::thread::hardware_concurrency());
+  // A pool that starts (again) replaces the lanes of the one before; one that ends takes its own
+  // away (they hold its workers), and only its own: a successor may have started already.
+  ctx->render->clear();
   for (uint32_t i = 0; i < n; ++i)
     spawn_worker(self, i);
+  self->attach_functor([ctx, id = self->id()] { ctx->render->clear(id); });
   self->set_down_handler([=](caf::down_msg& dm) {
     auto& st = self->state;
     for (size_t i = 0; i < st.workers.size(); ++i)

@@ -206,6 +206,7 @@ node_config parse_config(const std::string& text, const std::string& origin) {
   r.number("issuance", "deadline_ms", c.issuance.deadline_ms, 10, 600'000);
   r.number("issuance", "redelivery_window_s", c.issuance.redelivery_window_s, 0, 86'400);
   r.number("issuance", "sessions_max", c.issuance.sessions_max, 1, 100'000);
+  r.number("issuance", "commit_interval_us", c.issuance.commit_interval_us, 0, 100'000);
 
   r.clock_minute("service", "open", c.service.open_minute);
   r.clock_minute("service", "close", c.service.close_minute);

@@ -77,6 +77,9 @@ struct issuance_section {
   uint32_t redelivery_window_s = 300;
   /// Live issuance sessions at most; past it requests get 503 overloaded at once.
   uint32_t sessions_max = 1'024;
+  /// Least time between the starts of two group commits of the audit log (its fsyncs); 0: each
+  /// starts as soon as the one before ends.
+  uint32_t commit_interval_us = 2'000;
 };
 
 /// A closed date range in month-day form, inclusive, may wrap the year (12-29..01-03).

@@ -352,6 +352,8 @@ deadline_ms = 5000
 redelivery_window_s = 300
 # Live issuance sessions at most; past it 503 overloaded.
 sessions_max = 1024
+# Least time between two group commits (fsyncs) of the audit log, in microseconds.
+commit_interval_us = 2000
 
 [service]
 # Always open: 00:00 to 24:00 local time, no closed dates.

@@ -1172,6 +1172,10 @@ void database::write(write_batch& b, bool sync) {
   check(impl_->db->Write(wo, &b.impl_->batch), "write");
 }
 
+void database::sync_wal() {
+  check(impl_->db->SyncWAL(), "sync WAL");
+}
+
 namespace {
 
 rocksdb::WriteOptions single_write_options(column c, bool sync) {

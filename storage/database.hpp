@@ -155,6 +155,10 @@ public:
   // Generic access for the ledger, audit, sessions, feeds and meta families.
   std::optional<std::string> get(column c, std::string_view key, const snapshot* s = nullptr) const;
   void write(write_batch& b, bool sync);
+  /// Makes every write before it durable (fsync of the WAL). Unlike a write with sync=true it does
+  /// not hold RocksDB's write queue during the fsync, so other writers go on meanwhile; what an
+  /// unsynced write changed is visible before this returns (the audit logger's group commit).
+  void sync_wal();
   /// Unsynced puts and deletes in the sessions family skip the WAL: a session record matters only
   /// once a flush has put it into an SST file, where the sweep at start finds it; one that a crash
   /// loses from the memtable leaves nothing to sweep. Its key lived in memory only anyway.

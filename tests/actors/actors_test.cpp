@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "actors/audit_logger.hpp"
+#include "actors/deadline_clock.hpp"
 #include "actors/render_pool.hpp"
 #include "actors/supervisor.hpp"
 #include "certificate/certificate.hpp"
@@ -119,6 +120,107 @@ TEST_CASE("the audit logger appends concurrent batches into one verifiable chain
   CHECK(r.ok);
   CHECK(r.entries == batches);
   self->send_exit(audit, caf::exit_reason::user_shutdown);
+}
+
+TEST_CASE("the audit logger starts group commits issuance.commit_interval_us apart, an idle one "
+          "at once") {
+  actor_fixture f;
+  f.ctx->cfg.issuance.commit_interval_us = 300'000;
+  auto audit = f.sys->spawn<caf::detached>(audit_logger, f.ctx);
+  caf::scoped_actor self{*f.sys};
+  auto append = [&](const std::string& rid) {
+    auto e = audit_event("center", "issuance", "ok");
+    e.request_id = rid;
+    self->send(audit, append_atom::value, audit_batch{{e}, {}});
+  };
+  auto wait_answers = [&](int n) {
+    int answered = 0;
+    self->receive_for(answered, n)([&](uint64_t) {}, [&](caf::error& e) { FAIL(to_string(e)); });
+  };
+  // An idle logger writes at once.
+  auto started = std::chrono::steady_clock::now();
+  append("first");
+  wait_answers(1);
+  CHECK(std::chrono::steady_clock::now() - started < std::chrono::milliseconds(250));
+  // What comes within the interval waits for its end, and goes in one group.
+  for (int i = 0; i < 20; ++i)
+    append("R" + std::to_string(i));
+  wait_answers(20);
+  CHECK(std::chrono::steady_clock::now() - started >= std::chrono::milliseconds(300));
+  CHECK(f.ctx->metrics.render().find("kofu_audit_commit_duration_seconds_count 2\n")
+        != std::string::npos);
+  auto r = storage::verify_chain(*f.ctx->db, f.ctx->audit_key);
+  CHECK(r.ok);
+  CHECK(r.entries == 21);
+  self->send_exit(audit, caf::exit_reason::user_shutdown);
+}
+
+TEST_CASE("the deadline clock fires each deadline when due, for a live target, unless cancelled") {
+  caf::actor_system_config cfg;
+  caf::actor_system sys{cfg};
+  std::mutex m;
+  std::vector<std::pair<caf::actor_addr, std::chrono::steady_clock::time_point>> fired;
+  deadline_clock clock([&](const caf::strong_actor_ptr& target) {
+    std::lock_guard guard(m);
+    fired.emplace_back(caf::actor_cast<caf::actor_addr>(target), std::chrono::steady_clock::now());
+  });
+  auto idle = [](caf::event_based_actor*) -> caf::behavior { return {[](int) {}}; };
+  auto a = sys.spawn(idle), b = sys.spawn(idle), c = sys.spawn(idle), gone = sys.spawn(idle);
+  auto weak = [](const caf::actor& x) { return caf::actor_cast<caf::weak_actor_ptr>(x); };
+  auto now = std::chrono::steady_clock::now();
+  using ms = std::chrono::milliseconds;
+  // Armed late but due first: the clock wakes for it.
+  auto ta = clock.arm(weak(a), now + ms(400));
+  auto tb = clock.arm(weak(b), now + ms(100));
+  auto tc = clock.arm(weak(c), now + ms(200));
+  auto tg = clock.arm(weak(gone), now + ms(150));
+  tc->cancel();
+  caf::anon_send_exit(gone, caf::exit_reason::user_shutdown);
+  gone = nullptr;
+  std::this_thread::sleep_for(ms(700));
+  std::lock_guard guard(m);
+  REQUIRE(fired.size() == 2);
+  CHECK(fired[0].first == b.address());
+  CHECK(fired[0].second >= now + ms(100));
+  CHECK(fired[0].second < now + ms(350)); // not held back until the later one armed before it
+  CHECK(fired[1].first == a.address());
+  CHECK(fired[1].second >= now + ms(400));
+  CHECK(clock.size() == 0);
+  for (auto* x : {&a, &b, &c})
+    caf::anon_send_exit(*x, caf::exit_reason::user_shutdown);
+}
+
+TEST_CASE("render lanes: the least busy worker, the bound on all jobs, a replaced worker's jobs "
+          "dropped") {
+  std::atomic<uint32_t> depth{0};
+  render_lanes lanes(depth);
+  CHECK(lanes.take(10).error == ec::internal_error); // no worker runs
+  auto l0 = render_lanes::make_lane(), l1 = render_lanes::make_lane();
+  lanes.install(7, 0, render_actor{}, l0);
+  lanes.install(7, 1, render_actor{}, l1);
+  for (int i = 0; i < 3; ++i)
+    REQUIRE(lanes.take(3).error == ec::none);
+  CHECK(depth.load() == 3);
+  CHECK(l0->jobs + l1->jobs == 3);
+  CHECK((l0->jobs == 2 || l1->jobs == 2)); // spread: 2 and 1
+  CHECK(lanes.take(3).error == ec::overloaded);
+  auto busier = l0->jobs == 2 ? l0 : l1;
+  lanes.done(busier);
+  CHECK(depth.load() == 2);
+  CHECK(lanes.take(3).error == ec::none); // back under the bound
+  // Worker 0 dies and is replaced: what it held no longer counts, and its late answers neither.
+  auto held = l0->jobs;
+  auto l0b = render_lanes::make_lane();
+  lanes.install(7, 0, render_actor{}, l0b);
+  CHECK(depth.load() == 3 - held);
+  lanes.done(l0);
+  CHECK(depth.load() == 3 - held);
+  // A pool that ended takes only its own lanes away.
+  lanes.clear(8);
+  CHECK(lanes.take(100).error == ec::none);
+  lanes.clear(7);
+  CHECK(lanes.take(100).error == ec::internal_error);
+  CHECK(depth.load() == 0);
 }
 
 TEST_CASE("the supervisor restarts a crashed child and gives up past its budget") {
