@@ -434,8 +434,16 @@ struct phase_result {
   double seconds = 0;
   double client_cpu = 0; // this process's CPU seconds over the window (harness, + the ceiling server)
   double server_cpu = 0; // kofud's CPU seconds over the window (--server-pid)
+  bench::stall_meter::result stalls;
   std::vector<sample> samples;
 };
+
+/// The machine's stalls over a window (bench::stall_meter): a latency spike of the same size is
+/// the machine's.
+void report_stalls(const std::string& prefix, const bench::stall_meter::result& r) {
+  figure(prefix + ".machine_stall_ms max / over 10 ms (a 5 ms sleep woken late)",
+         fmt(r.max_ms, 2) + " / " + std::to_string(r.over_10ms));
+}
 
 void report_latency(const std::string& prefix, std::vector<sample>& samples, double seconds,
                     bool throughput = true, const std::string& latency_of = "all answers") {
@@ -522,12 +530,14 @@ phase_result load_loop_threads(const options& o, const population& pop, uint16_t
   // Every connection is connected and warm: the window starts now. `deadline` is written before
   // the `go` barrier, which orders it before the threads read it.
   ready.arrive_and_wait();
+  bench::stall_meter meter;
   auto t0 = bench::clock_type::now();
   auto cpu0 = self_cpu_seconds();
   auto server0 = process_cpu_seconds(o.server_pid);
   deadline = t0 + std::chrono::milliseconds(static_cast<int64_t>(o.seconds * 1000));
   go.arrive_and_wait();
   done.arrive_and_wait();
+  res.stalls = meter.stop();
   res.seconds = bench::seconds_since(t0);
   res.client_cpu = self_cpu_seconds() - cpu0;
   res.server_cpu = process_cpu_seconds(o.server_pid) - server0;
@@ -636,10 +646,12 @@ phase_result load_loop_async(const options& o, const population& pop, uint16_t p
   bench::async_load load(async_options(o, port), requests.hooks());
   load.warm_up(); // handshake and one request per connection, outside the window
   // Every connection is connected and warm: the window starts now.
+  bench::stall_meter meter;
   auto t0 = bench::clock_type::now();
   auto cpu0 = self_cpu_seconds();
   auto server0 = process_cpu_seconds(o.server_pid);
   load.run(t0 + std::chrono::milliseconds(static_cast<int64_t>(o.seconds * 1000)), o.requests_max);
+  res.stalls = meter.stop();
   res.seconds = bench::seconds_since(t0);
   res.client_cpu = self_cpu_seconds() - cpu0;
   res.server_cpu = process_cpu_seconds(o.server_pid) - server0;
@@ -864,12 +876,14 @@ uint64_t run_rates(const options& o, const population& pop) {
     // As the load phase: every connection connected and warm before the window (again before
     // each: the previous window's check left them idle; a reconnect would count as latency).
     load.warm_up();
+    bench::stall_meter meter;
     auto t0 = bench::clock_type::now();
     auto cpu0 = self_cpu_seconds();
     auto server0 = process_cpu_seconds(o.server_pid);
     // Requests still waiting for a connection a whole window after the schedule's end are not
     // sent: a node far slower than the rate does not hold the bench for long.
     auto r = load.run_at_rate(rate, t0 + window, o.requests_max, t0 + 2 * window);
+    auto stalls = meter.stop();
     auto seconds = bench::seconds_since(t0);
     auto client_cpu = self_cpu_seconds() - cpu0;
     auto server_cpu = process_cpu_seconds(o.server_pid) - server0;
@@ -896,6 +910,7 @@ uint64_t run_rates(const options& o, const population& pop) {
     figure(prefix + ".service_ms p50/p99 (from the write)",
            fmt(bench::quantile(service_ms, 0.5), 2) + " / "
              + fmt(bench::quantile(service_ms, 0.99), 2));
+    report_stalls(prefix, stalls);
     auto n = static_cast<double>(std::max<size_t>(1, samples.size()));
     figure(prefix + ".cpu_ms_per_request harness (this process)", fmt(client_cpu * 1e3 / n, 3));
     if (o.server_pid > 0)
@@ -1094,6 +1109,7 @@ int main(int argc, char** argv) {
     if (o.load) {
       load = load_loop(o, pop, o.port, "kofu", true);
       report_latency("kofu", load.samples, load.seconds);
+      report_stalls("kofu", load.stalls);
       auto n = static_cast<double>(std::max<size_t>(1, load.samples.size()));
       figure("kofu.cpu_ms_per_request harness (this process)", fmt(load.client_cpu * 1e3 / n, 3));
       if (o.server_pid > 0)
@@ -1127,6 +1143,7 @@ int main(int argc, char** argv) {
       ceil = load_loop(o, pop, server->port(), "ceiling", false);
       server->stop();
       report_latency("ceiling", ceil.samples, ceil.seconds);
+      report_stalls("ceiling", ceil.stalls);
       figure("ceiling.cpu_ms_per_request harness + in-process server",
              fmt(ceil.client_cpu * 1e3 / static_cast<double>(std::max<size_t>(1, ceil.samples.size())), 3));
       uint64_t ok = 0;

@@ -98,4 +98,31 @@ double load_average_1min() {
   return v;
 }
 
+stall_meter::stall_meter(std::chrono::microseconds tick)
+  : tick_(tick), thread_([this] {
+      while (!stop_.load()) {
+        auto t0 = clock_type::now();
+        std::this_thread::sleep_for(tick_);
+        auto late = clock_type::now() - t0 - tick_;
+        auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(late).count();
+        if (ns > max_ns_.load())
+          max_ns_.store(ns);
+        if (late > std::chrono::milliseconds(10))
+          over_10ms_.fetch_add(1);
+      }
+    }) {
+  // nop
+}
+
+stall_meter::~stall_meter() {
+  stop();
+}
+
+stall_meter::result stall_meter::stop() {
+  stop_.store(true);
+  if (thread_.joinable())
+    thread_.join();
+  return {static_cast<double>(max_ns_.load()) / 1e6, over_10ms_.load()};
+}
+
 } // namespace kofu::bench

@@ -4,9 +4,11 @@
 // clock, percentiles, the process's memory figures from /proc, a private temporary folder, and one
 // way to print a figure ("name: value unit") so that scripts/bench.sh can pick lines out.
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace kofu::bench {
@@ -53,5 +55,31 @@ std::string fmt(double v, int decimals = 1);
 
 /// Load average of the last minute (/proc/loadavg), for the notes printed with the figures.
 double load_average_1min();
+
+/// How late the machine ran while it was running: a thread that sleeps `tick` at a time and notes
+/// how much later than asked it woke (a paused VM, a stolen CPU, a full run queue all show). A
+/// latency spike of the node that coincides with a stall of this size is the machine's, not the
+/// node's.
+class stall_meter {
+public:
+  explicit stall_meter(std::chrono::microseconds tick = std::chrono::milliseconds(5));
+  ~stall_meter();
+  stall_meter(const stall_meter&) = delete;
+  stall_meter& operator=(const stall_meter&) = delete;
+
+  struct result {
+    double max_ms = 0;       // the longest oversleep
+    uint64_t over_10ms = 0;  // oversleeps longer than 10 ms
+  };
+  /// Stops the thread (once) and returns what it saw.
+  result stop();
+
+private:
+  std::chrono::microseconds tick_;
+  std::atomic<bool> stop_{false};
+  std::atomic<int64_t> max_ns_{0};
+  std::atomic<uint64_t> over_10ms_{0};
+  std::thread thread_;
+};
 
 } // namespace kofu::bench
