@@ -91,8 +91,6 @@ using session_actor = caf::typed_actor<
   caf::replies_to<issue_atom, responder_ptr>::with<bool>,
   /// The deadline passed.
   caf::reacts_to<deadline_atom>,
-  /// The answer was written (true) or could not be (false).
-  caf::reacts_to<written_atom, bool>,
   /// The connection went away before the answer.
   caf::reacts_to<closed_atom>>;
 

@@ -31,13 +31,17 @@ storage::audit_entry entry(const session_state& st, std::string event, std::stri
   return e;
 }
 
-/// Deletes the session's record and wipes what it holds; the session then quits.
+/// Deletes the session's record and wipes what it holds; the session then quits. Waits for a
+/// commit under way (its outcome may have to be undone).
 void finish(self_ptr self) {
   auto& st = self->state;
+  if (st.finished)
+    return;
   if (st.awaiting_commit) {
     st.finish_requested = true;
     return;
   }
+  st.finished = true;
   if (st.session_id != 0) {
     try {
       st.ctx->db->del(storage::column::sessions, storage::keys::id(st.session_id), false);
@@ -54,7 +58,9 @@ void finish(self_ptr self) {
   self->quit();
 }
 
-/// Sends `response` to every waiter; when all are written, the session ends.
+/// Hands `response` to every waiter's connection and ends the session: the connection owns the
+/// bytes from here and wipes them once written (the session's own copy goes now). Not waiting for
+/// the write saves a wake-up of the session per request; the center's answer is the same.
 void answer(self_ptr self, net::http_response response, const std::string& code) {
   auto& st = self->state;
   if (st.answered)
@@ -64,19 +70,12 @@ void answer(self_ptr self, net::http_response response, const std::string& code)
   st.ctx->metrics.add("kofu_issuance_requests_total", "code=\"" + code + "\"",
                       st.waiters.size());
   st.ctx->metrics.issuance_duration.observe(static_cast<double>(now_ms() - st.started_ms) / 1e3);
-  auto handle = caf::actor_cast<session_actor>(self);
-  st.writes_pending = 0;
   for (size_t i = 0; i < st.waiters.size(); ++i) {
     auto copy = i + 1 == st.waiters.size() ? std::move(response) : response;
-    ++st.writes_pending;
-    if (!st.waiters[i]->send(std::move(copy), [handle](bool ok) {
-          caf::anon_send(handle, written_atom::value, ok);
-        }))
-      --st.writes_pending;
+    st.waiters[i]->send(std::move(copy));
   }
   wipe(response.body);
-  if (st.writes_pending == 0)
-    finish(self);
+  finish(self);
 }
 
 void fail(self_ptr self, ec code, std::string audit_outcome, std::string field = {}) {
@@ -205,8 +204,7 @@ void commit_and_send(self_ptr self, rendered_pdf pdf) {
           // center has no certificate.
           if (st.committed)
             undo_commit(self, "aborted during commit");
-          if (st.finish_requested || st.writes_pending == 0)
-            finish(self);
+          finish(self);
           return;
         }
         net::issued_certificate cert{st.request.request_id, st.record.certificate_number,
@@ -221,8 +219,7 @@ void commit_and_send(self_ptr self, rendered_pdf pdf) {
         if (!st.redelivery)
           undo_commit(self, "audit commit failed");
         fail(self, ec::internal_error, "audit commit failed");
-        if (st.finish_requested || st.writes_pending == 0)
-          finish(self);
+        finish(self);
       });
 }
 
@@ -330,11 +327,6 @@ session_actor::behavior_type issuance_session(session_actor::stateful_pointer<se
       if (st.committed)
         undo_commit(self, "deadline passed after commit");
       fail(self, ec::internal_error, "deadline passed while " + st.phase);
-    },
-    [=](written_atom, bool) {
-      auto& st = self->state;
-      if (st.writes_pending > 0 && --st.writes_pending == 0)
-        finish(self);
     },
     [=](closed_atom) {
       auto& st = self->state;

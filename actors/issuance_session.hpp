@@ -39,7 +39,7 @@ struct session_state {
   /// undo the ledger row of a certificate that never left).
   bool awaiting_commit = false;
   bool finish_requested = false;
-  uint32_t writes_pending = 0;
+  bool finished = false;
 
   /// The session's record in the sessions family, sealed under a key that lives only here.
   uint64_t session_id = 0;

@@ -16,7 +16,6 @@ using verify_atom = caf::atom_constant<caf::atom("verify")>;
 using query_atom = caf::atom_constant<caf::atom("query")>;
 using outcome_atom = caf::atom_constant<caf::atom("outcome")>;
 using deadline_atom = caf::atom_constant<caf::atom("deadline")>;
-using written_atom = caf::atom_constant<caf::atom("written")>;
 using closed_atom = caf::atom_constant<caf::atom("closed")>;
 using tick_atom = caf::atom_constant<caf::atom("tick")>;
 using ingest_atom = caf::atom_constant<caf::atom("ingest")>;
