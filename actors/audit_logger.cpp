@@ -81,9 +81,13 @@ audit_actor::behavior_type audit_logger(audit_actor::stateful_pointer<audit_logg
       // is not held for the disk's time (docs/ARCHITECTURE.md).
       st.chain = chain;
       try {
+        auto written = std::chrono::steady_clock::now();
         st.ctx->db->sync_wal();
+        auto synced = std::chrono::steady_clock::now();
+        st.ctx->metrics.audit_sync_duration.observe(
+          std::chrono::duration<double>(synced - written).count());
         st.ctx->metrics.audit_commit_duration.observe(
-          std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+          std::chrono::duration<double>(synced - started).count());
       } catch (const std::exception&) {
         // Written but not known to be durable: no waiter may act as if it were.
         for (auto& p : group)

@@ -47,7 +47,8 @@ void histogram::render(const std::string& name, std::string& out) const {
 metrics_registry::metrics_registry()
   : issuance_duration({0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5}),
     render_duration({0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.05, 0.1}),
-    audit_commit_duration({0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1}) {
+    audit_commit_duration({0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1}),
+    audit_sync_duration({0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1}) {
   // nop
 }
 
@@ -95,6 +96,7 @@ std::string metrics_registry::render() const {
   issuance_duration.render("kofu_issuance_duration_seconds", out);
   render_duration.render("kofu_render_duration_seconds", out);
   audit_commit_duration.render("kofu_audit_commit_duration_seconds", out);
+  audit_sync_duration.render("kofu_audit_sync_duration_seconds", out);
   return out;
 }
 

@@ -48,6 +48,9 @@ public:
   /// The audit logger's synced write of one group (entries, ledger rows, request records): the
   /// disk's share of every issuance, which waits for it before its PDF leaves.
   histogram audit_commit_duration;
+  /// Its WAL sync alone (the rest is RocksDB's write of the group): whether a slow commit waited
+  /// for the disk or for the database.
+  histogram audit_sync_duration;
 
   /// The whole exposition text.
   std::string render() const;

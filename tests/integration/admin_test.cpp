@@ -127,6 +127,8 @@ TEST_CASE("Admin authentication: 401 without or with an unknown token and 403 fo
   // The issuance above waited for one synced audit write at least.
   CHECK(metrics.body.find("kofu_audit_commit_duration_seconds_count 0\n") == std::string::npos);
   CHECK(metrics.body.find("kofu_audit_commit_duration_seconds_count ") != std::string::npos);
+  CHECK(metrics.body.find("kofu_audit_sync_duration_seconds_count 0\n") == std::string::npos);
+  CHECK(metrics.body.find("kofu_audit_sync_duration_seconds_count ") != std::string::npos);
   CHECK(metrics.body.find(p.code) == std::string::npos);
 
   auto verify = n.admin_json("GET", "/admin/v1/audit/verify");
