@@ -86,6 +86,15 @@ stop_node() {
   fi
 }
 admin_call() { curl -sS --fail-with-body -H "Authorization: Bearer $KOFU_OPERATOR_TOKEN" "$@"; }
+# Audit group commits (and their WAL syncs) that took over 25 ms so far: "commits syncs".
+slow_commits() {
+  admin_call "http://127.0.0.1:$admin/metrics" | awk '
+    /^kofu_audit_commit_duration_seconds_bucket\{le="0.025"\}/ { cb = $2 }
+    /^kofu_audit_commit_duration_seconds_count/ { cc = $2 }
+    /^kofu_audit_sync_duration_seconds_bucket\{le="0.025"\}/ { sb = $2 }
+    /^kofu_audit_sync_duration_seconds_count/ { sc = $2 }
+    END { print cc - cb, sc - sb }'
+}
 
 if wants issuance; then
   echo "== center simulator against kofud (bench/issuance/center_sim.cpp) =="
@@ -117,10 +126,16 @@ if wants issuance; then
   echo "== open loop: fixed offered rates, ${connections} connections (center_sim --phases rates) =="
   # The closed loop above can only show latency = connections / throughput (Little's law): the
   # p99 target is judged here, at offered rates, latency from each request's scheduled time.
+  read -r commits0 syncs0 < <(slow_commits)
   run center_sim_rates 300 "$build/bench/issuance/center_sim" --setup "$node" --port "$center" \
     --residents "$work/feeds/residents.csv" --tax "$work/feeds/tax-2025.csv" \
     --connections "$connections" --phases rates --rates 500,1000,1500,2000 --rate-seconds 5 \
     --requests-max 60000 --server-pid "$pid"
+  # Every answer waits for its group commit: one slow commit sets a window's p99 (docs/BENCH.md).
+  read -r commits1 syncs1 < <(slow_commits)
+  slow="center_sim_rates: audit group commits over 25 ms during the phase: $((commits1 - commits0)) (their WAL sync alone over 25 ms: $((syncs1 - syncs0)))"
+  echo "$slow"
+  note "$slow"
 
   echo "== issuance latency while a ${records}-record tax feed is applied (4 connections) =="
   # The same persons' tax records (same seed and year, sequence 2): the checks still hold.
