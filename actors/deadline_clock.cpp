@@ -24,6 +24,10 @@ deadline_clock::ticket_ptr deadline_clock::arm(caf::weak_actor_ptr target,
   bool wake = false;
   {
     std::lock_guard guard(mutex_);
+    // Deadlines of sessions that ended go as soon as nothing older is live: the clock holds about
+    // the live sessions' deadlines, not every one armed within issuance.deadline_ms.
+    while (!queue_.empty() && queue_.top().t->cancelled())
+      queue_.pop();
     queue_.push({due, t});
     // Only a deadline earlier than the one the thread waits for needs it awake: with deadlines
     // armed in the order they fall due, that is only when it waits for none.

@@ -47,7 +47,8 @@ public:
   deadline_clock(const deadline_clock&) = delete;
   deadline_clock& operator=(const deadline_clock&) = delete;
 
-  /// Fires for `target` at `due` unless cancelled first.
+  /// Fires for `target` at `due` unless cancelled first. Drops the cancelled deadlines that come
+  /// first, so that what the clock holds stays near the number of live sessions.
   ticket_ptr arm(caf::weak_actor_ptr target, clock_type::time_point due);
 
   /// Deadlines held, cancelled ones included (tests).
