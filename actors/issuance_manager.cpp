@@ -25,13 +25,15 @@ void refuse(self_ptr self, const responder_ptr& reply, ec code, const std::strin
   reply->send(st.codec->encode_error(code, request_id, {}, retry_after_s));
 }
 
+/// `predecessor`: a session of the same request_id that answered but has not ended; the new one
+/// starts after it (issuance_session.hpp).
 void spawn_session(self_ptr self, issuance_request req, responder_ptr reply,
-                   session_slot_ptr slot, bool conflict) {
+                   session_slot_ptr slot, bool conflict, session_actor predecessor = {}) {
   auto& st = self->state;
   auto fingerprint = content_fingerprint(req);
   auto id = req.request_id;
   auto session = self->spawn(issuance_session, st.ctx, st.codec, std::move(req), reply,
-                             std::move(slot), conflict);
+                             std::move(slot), conflict, std::move(predecessor));
   self->monitor(session);
   if (!conflict) {
     st.sessions[id] = {session, fingerprint, now_ms(), reply};
@@ -54,20 +56,30 @@ void issue(self_ptr self, issuance_request req, responder_ptr reply, session_slo
     // A first request that was answered already (its session is only finishing) is no longer in
     // flight: a refused request_id is processed afresh, a certificate's is refused by its record.
     bool in_flight = !i->second.reply || i->second.reply->is_open();
-    return spawn_session(self, std::move(req), std::move(reply), std::move(slot), in_flight);
+    if (in_flight)
+      return spawn_session(self, std::move(req), std::move(reply), std::move(slot), true);
+    return spawn_session(self, std::move(req), std::move(reply), std::move(slot), false,
+                         i->second.session);
   }
   // The same request while the first is in flight: it waits for the first's answer, and its slot
   // is kept until then (a session of its own may still be needed).
   auto session = i->second.session;
+  // Too late to join (the first has answered or ended): a session of its own, after the first's
+  // end, unless another repeat has started one meanwhile, which it joins instead.
+  auto own = [=](issuance_request& req, responder_ptr& reply, session_slot_ptr& slot) {
+    auto& st = self->state;
+    auto k = st.sessions.find(req.request_id);
+    if (k == st.sessions.end() || k->second.session.address() != session.address())
+      return issue(self, std::move(req), std::move(reply), std::move(slot));
+    spawn_session(self, std::move(req), std::move(reply), std::move(slot), false, session);
+  };
   self->request(session, attach_timeout, issue_atom::value, reply)
     .then(
       [=](bool joined) mutable {
         if (!joined)
-          spawn_session(self, std::move(req), std::move(reply), std::move(slot), false);
+          own(req, reply, slot);
       },
-      [=](caf::error&) mutable {
-        spawn_session(self, std::move(req), std::move(reply), std::move(slot), false);
-      });
+      [=](caf::error&) mutable { own(req, reply, slot); });
 }
 
 void next_outcome(self_ptr self, const std::string& request_id);
@@ -136,11 +148,19 @@ void next_outcome(self_ptr self, const std::string& request_id) {
   report_outcome(self, report, reply);
 }
 
+/// A session of the request_id still runs: its report waits for the session's end (down handler),
+/// since until then the request may yet be answered with a certificate, or its commit undone.
 void enqueue_outcome(self_ptr self, outcome_report report, responder_ptr reply) {
-  auto& queue = self->state.outcomes[report.request_id];
+  auto& st = self->state;
+  auto& queue = st.outcomes[report.request_id];
   queue.emplace_back(report, reply);
-  if (queue.size() == 1)
-    report_outcome(self, report, reply);
+  if (queue.size() > 1)
+    return;
+  if (st.sessions.count(report.request_id) != 0) {
+    st.outcomes_waiting.insert(report.request_id);
+    return;
+  }
+  report_outcome(self, report, reply);
 }
 
 } // namespace
@@ -155,10 +175,16 @@ issuance_manager(issuance_actor::stateful_pointer<issuance_manager_state> self,
     auto i = st.by_addr.find(dm.source);
     if (i == st.by_addr.end())
       return;
-    auto j = st.sessions.find(i->second);
-    if (j != st.sessions.end() && j->second.session.address() == dm.source)
-      st.sessions.erase(j);
+    auto id = std::move(i->second);
     st.by_addr.erase(i);
+    auto j = st.sessions.find(id);
+    if (j == st.sessions.end() || j->second.session.address() != dm.source)
+      return; // a later session of the request_id runs: it starts after this one
+    st.sessions.erase(j);
+    if (st.outcomes_waiting.erase(id) != 0) {
+      auto [report, reply] = st.outcomes.at(id).front();
+      report_outcome(self, report, reply);
+    }
   });
   return {
     [=](issue_atom, issuance_request& req, responder_ptr& reply, session_slot_ptr& slot) {

@@ -7,6 +7,7 @@
 #include <deque>
 #include <map>
 #include <unordered_map>
+#include <unordered_set>
 
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
@@ -32,6 +33,8 @@ struct issuance_manager_state {
   /// Outcome reports per request_id being written, and those waiting behind them: reports of one
   /// request are handled one after the other, so two at once cannot both see "no outcome yet".
   std::unordered_map<std::string, std::deque<std::pair<outcome_report, responder_ptr>>> outcomes;
+  /// The request_ids whose first report waits for the end of the request's session.
+  std::unordered_set<std::string> outcomes_waiting;
   static inline const char* name = "issuance_manager";
 };
 

@@ -90,18 +90,40 @@ void fail(self_ptr self, ec code, std::string audit_outcome, std::string field =
          std::string(problem_code(code)));
 }
 
+/// The audit entry and the writes that take an aborted issuance's ledger row and request record
+/// away.
+audit_batch forget_batch(const session_state& st, const std::string& why) {
+  auto db = st.ctx->db.get();
+  return audit_batch{{entry(st, "issuance_aborted", why)},
+                     [db, rid = st.request.request_id, record = st.record](storage::write_batch& b) {
+                       storage::add_forget(b, *db, rid, record);
+                     }};
+}
+
 /// The issuance failed after its ledger row was written: the center gets no certificate, so the
-/// row and the request record go (a resend is processed afresh) and the audit says why.
+/// row and the request record go (a resend is processed afresh) and the audit says why. The
+/// session ends only once the undo is durable: until then the manager holds back a resend or an
+/// outcome report of the same request_id, which would otherwise still find the row.
 void undo_commit(self_ptr self, const std::string& why) {
   auto& st = self->state;
-  auto rid = st.request.request_id;
-  auto record = st.record;
-  audit_later(self->system(),
-              audit_batch{{entry(st, "issuance_aborted", why)},
-                          [rid, record](storage::write_batch& b) {
-                            storage::add_forget(b, rid, record);
-                          }});
   st.committed = false;
+  auto audit = current_audit(self->system());
+  if (!audit)
+    return; // no logger to write it: the row stays, as a certificate the center never had
+  st.awaiting_commit = true;
+  self->request(audit, caf::infinite, append_atom::value, forget_batch(st, why))
+    .then(
+      [=](uint64_t) {
+        self->state.awaiting_commit = false;
+        finish(self);
+      },
+      [=](caf::error&) {
+        // The logger went before the undo was durable (it may have been written without its
+        // sync): once more to its successor, not waited for.
+        self->state.awaiting_commit = false;
+        audit_later(self->system(), forget_batch(self->state, why));
+        finish(self);
+      });
 }
 
 /// The eligibility of the resident at one instant; empty when issuable, else the precise reason
@@ -280,7 +302,8 @@ session_actor::behavior_type issuance_session(session_actor::stateful_pointer<se
                                               node_context_ptr ctx,
                                               std::shared_ptr<const net::center_codec> codec,
                                               issuance_request request, responder_ptr reply,
-                                              session_slot_ptr slot, bool conflict_in_flight) {
+                                              session_slot_ptr slot, bool conflict_in_flight,
+                                              session_actor predecessor) {
   auto& st = self->state;
   st.ctx = ctx;
   st.slot = std::move(slot);
@@ -304,9 +327,20 @@ session_actor::behavior_type issuance_session(session_actor::stateful_pointer<se
     caf::actor_cast<caf::weak_actor_ptr>(self->ctrl()),
     deadline_clock::clock_type::now() + std::chrono::milliseconds(ctx->cfg.issuance.deadline_ms));
   reply->on_close([handle] { caf::anon_send(handle, closed_atom::value); });
-  self->send(self, issue_atom::value);
+  if (predecessor) {
+    // An earlier session of this request_id still ends (it may be undoing its commit): this one
+    // starts from what that one left, within its own deadline.
+    st.phase = "waiting for the previous session of its request_id";
+    self->set_down_handler([=](caf::down_msg&) { self->send(self, issue_atom::value); });
+    self->monitor(predecessor);
+  } else {
+    self->send(self, issue_atom::value);
+  }
   return {
     [=](issue_atom) {
+      if (self->state.answered)
+        return;
+      self->state.phase = "checking";
       try {
         start(self);
       } catch (const std::exception&) {

@@ -32,7 +32,7 @@ struct session_state {
   int64_t started_ms = 0;
   /// The deadline armed at the start; cancelled when the session ends.
   deadline_clock::ticket_ptr deadline;
-  std::string phase = "checking"; // checking | rendering | committing | sending
+  std::string phase = "checking"; // (waiting...) checking | rendering | committing | sending
   bool answered = false;
   bool committed = false;
   /// The durable commit is under way: the session may not end before its answer (it may have to
@@ -56,11 +56,15 @@ struct session_state {
   static inline const char* name = "issuance_session";
 };
 
+/// The session of one request. `predecessor`, when valid, is an earlier session of the same
+/// request_id that has answered but not ended (it may be undoing a commit): this one starts once
+/// that one has ended.
 session_actor::behavior_type issuance_session(session_actor::stateful_pointer<session_state> self,
                                               node_context_ptr ctx,
                                               std::shared_ptr<const net::center_codec> codec,
                                               issuance_request request, responder_ptr reply,
-                                              session_slot_ptr slot, bool conflict_in_flight);
+                                              session_slot_ptr slot, bool conflict_in_flight,
+                                              session_actor predecessor);
 
 /// Deletes what sessions of a previous run left in the sessions family (their keys died with
 /// them, so the records cannot be read), auditing each. Returns how many were swept.

@@ -94,8 +94,18 @@ void add_outcome(write_batch& batch, const database& db, const std::string& requ
   }
 }
 
-void add_forget(write_batch& batch, const std::string& request_id, const request_record& req) {
-  batch.del(column::ledger, keys::ledger_request(request_id));
+void add_forget(write_batch& batch, const database& db, const std::string& request_id,
+                const request_record& req) {
+  // Another issuance of the same request_id may have recorded itself since: its record stays.
+  // (A record that cannot be read is not kept: it names no certificate the center had.)
+  bool ours = true;
+  try {
+    auto current = find_request(db, request_id);
+    ours = !current || current->certificate_number == req.certificate_number;
+  } catch (const storage_error&) {
+  }
+  if (ours)
+    batch.del(column::ledger, keys::ledger_request(request_id));
   batch.del(column::ledger, keys::ledger_row(req.ledger_day, req.certificate_number));
 }
 

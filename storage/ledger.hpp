@@ -44,8 +44,10 @@ void add_issuance(write_batch& batch, const ledger_row& row, const request_recor
 void add_outcome(write_batch& batch, const database& db, const std::string& request_id,
                  const request_record& req, const std::string& outcome);
 
-/// Forgets a request (an issuance aborted after its commit: the center got no certificate).
-void add_forget(write_batch& batch, const std::string& request_id, const request_record& req);
+/// Forgets a request (an issuance aborted after its commit: the center got no certificate): its
+/// ledger row, and its request record unless that names another certificate by now.
+void add_forget(write_batch& batch, const database& db, const std::string& request_id,
+                const request_record& req);
 
 std::optional<request_record> find_request(const database& db, const std::string& request_id);
 

@@ -2,6 +2,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <map>
 #include <set>
 #include <sstream>
 #include <thread>
@@ -260,5 +261,92 @@ TEST_CASE("Two different outcomes for one request at once: one is 204 and the ot
     }
     CHECK(ok == 1);
     CHECK(conflict == 1);
+  }
+}
+
+TEST_CASE("A resend of a request aborted in its commit never finds the aborted issuance - each "
+          "certificate answered is the one in the ledger, and an aborted request has no row",
+          "[integration]") {
+  // Group commits 100 ms apart and a 60 ms deadline: a request whose commit waits behind a group
+  // that was just written is aborted while committing (its ledger row is written, then undone),
+  // and its resend arrives while that undo is still to come.
+  node n({.conf = {{"issuance", "deadline_ms", "60"},
+                   {"issuance", "commit_interval_us", "100000"},
+                   {"render", "workers", "2"}}});
+  auto people = n.people().pick(issuable_plain, 6);
+  struct answer {
+    unsigned status;
+    std::string number;
+  };
+  std::map<std::string, std::vector<answer>> answers; // by request_id
+  std::set<std::string> ledger_dates; // of every certificate answered
+  auto date_of = [](const std::string& number) {
+    return number.substr(0, 4) + "-" + number.substr(4, 2) + "-" + number.substr(6, 2);
+  };
+  int aborted = 0;
+  http_client warm_conn(n.center_options()), conn(n.center_options());
+  for (int round = 0; round < 8; ++round) {
+    // Let the logger go idle, then a request whose group is written at once.
+    std::this_thread::sleep_for(std::chrono::milliseconds(250));
+    auto warm = n.issue(warm_conn, {.request_id = n.next_request_id(),
+                                    .resident_code = people[round % 3].code});
+    issue_params p{.request_id = n.next_request_id(), .resident_code = people[3 + round % 3].code};
+    auto first = n.issue(conn, p);
+    auto& seen = answers[p.request_id];
+    seen.push_back({first.status, number_of(first)});
+    for (auto& a : {warm, first})
+      if (a.status == 200)
+        ledger_dates.insert(date_of(number_of(a)));
+    if (first.status == 200)
+      continue;
+    ++aborted;
+    INFO(first.body);
+    CHECK(first.status == 500);
+    // At once, then after the aborted session must have ended.
+    for (int resend = 0; resend < 2; ++resend) {
+      auto again = n.issue(conn, p);
+      INFO(again.body);
+      CHECK((again.status == 200 || again.status == 500));
+      seen.push_back({again.status, number_of(again)});
+      if (again.status == 200) {
+        ledger_dates.insert(date_of(number_of(again)));
+        break;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    }
+  }
+  WARN("resend: " << aborted << " of 8 first requests aborted");
+  REQUIRE(aborted > 0);
+
+  // What the center was answered, against what the ledger says once every session has ended.
+  bool drained = false;
+  for (int i = 0; i < 500 && !drained; ++i) {
+    drained = n.admin_json("GET", "/admin/v1/sessions").value("count", -1) == 0;
+    if (!drained)
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  REQUIRE(drained);
+  std::map<std::string, std::string> ledger; // request_id -> certificate number
+  for (auto& date : ledger_dates) {
+    auto day = n.admin_json("GET", "/admin/v1/ledger?date=" + date);
+    for (auto& row : day.at("rows"))
+      ledger[row.value("request_id", "")] = row.value("certificate_number", "");
+  }
+  http_client c(n.center_options());
+  for (auto& [rid, seen] : answers) {
+    std::set<std::string> certificates;
+    for (auto& a : seen)
+      if (a.status == 200)
+        certificates.insert(a.number);
+    INFO(rid << ": " << seen.size() << " answers, " << certificates.size() << " certificates");
+    CHECK(certificates.size() <= 1);
+    auto o = n.outcome(c, rid, "printed");
+    if (certificates.empty()) {
+      CHECK(o.status == 404);
+      CHECK(ledger.count(rid) == 0);
+    } else {
+      CHECK(o.status == 204);
+      CHECK(ledger[rid] == *certificates.begin());
+    }
   }
 }
