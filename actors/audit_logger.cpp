@@ -34,6 +34,14 @@ audit_actor::behavior_type audit_logger(audit_actor::stateful_pointer<audit_logg
       }
       return promise;
     },
+    [=](cut_atom, const std::string& cutoff) -> caf::result<uint64_t> {
+      // Between two groups: what is queued is chained onto the new head when it is written.
+      try {
+        return storage::cut_audit_head(*self->state.ctx->db, self->state.chain, cutoff);
+      } catch (const std::exception&) {
+        return make_error(ec::internal_error, "audit retention cut failed");
+      }
+    },
     [=](flush_atom) {
       auto& st = self->state;
       // This is the logger's own thread (a detached actor): it sleeps out the rest of the

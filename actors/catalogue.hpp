@@ -70,6 +70,10 @@ using render_actor = caf::typed_actor<
 using audit_actor = caf::typed_actor<
   /// Appends and syncs; answers the seq of the last entry once it is durable.
   caf::replies_to<append_atom, audit_batch>::with<uint64_t>,
+  /// Retention: cuts the chain's head before a time (RFC 3339, JST); answers how many entries
+  /// went. The logger does it because it holds the chain's state: a cut made beside it would be
+  /// overwritten by its next group (the head put back onto entries that are gone).
+  caf::replies_to<cut_atom, std::string>::with<uint64_t>,
   /// Internal: writes what is queued (group commit).
   caf::reacts_to<flush_atom>>;
 

@@ -9,6 +9,8 @@ namespace kofu {
 namespace {
 
 constexpr auto tick_interval = std::chrono::seconds(60);
+/// The audit head's cut: one synced write and a range deletion.
+constexpr auto cut_timeout = std::chrono::seconds(30);
 constexpr int64_t day_ms = 86'400'000;
 
 } // namespace
@@ -24,16 +26,18 @@ timer_actor::behavior_type deletion_timer(timer_actor::stateful_pointer<deletion
         return; // a tick is being handled: never two at once
       st.running = true;
       auto cutoff = format_jst(st.ctx->clock() - int64_t{st.ctx->cfg.retention.audit_days} * day_ms);
-      try {
-        auto removed = storage::cut_audit_head(*st.ctx->db, cutoff);
-        if (removed > 0) {
-          auto e = audit_event("system", "audit_retention", "ok");
-          e.detail = std::to_string(removed) + " entries older than " + cutoff + " removed";
-          audit_later(self->system(), audit_batch{{std::move(e)}, {}});
-        }
-      } catch (const std::exception&) {
-        // Tried again at the next tick.
-      }
+      // By the logger, which holds the chain's state; a failure is tried again at the next tick.
+      if (auto audit = current_audit(self->system()))
+        self->request(audit, cut_timeout, cut_atom::value, cutoff)
+          .then(
+            [=](uint64_t removed) {
+              if (removed == 0)
+                return;
+              auto e = audit_event("system", "audit_retention", "ok");
+              e.detail = std::to_string(removed) + " entries older than " + cutoff + " removed";
+              audit_later(self->system(), audit_batch{{std::move(e)}, {}});
+            },
+            [](caf::error&) {});
       try {
         auto today = jst_date(st.ctx->clock());
         auto gone = st.ctx->db->sweep_departed(today, st.ctx->cfg.retention.resident_days);

@@ -12,6 +12,7 @@ using sample_atom = caf::atom_constant<caf::atom("sample")>;
 using commit_atom = caf::atom_constant<caf::atom("commit")>;
 using append_atom = caf::atom_constant<caf::atom("append")>;
 using flush_atom = caf::atom_constant<caf::atom("flush")>;
+using cut_atom = caf::atom_constant<caf::atom("cut")>;
 using verify_atom = caf::atom_constant<caf::atom("verify")>;
 using query_atom = caf::atom_constant<caf::atom("query")>;
 using outcome_atom = caf::atom_constant<caf::atom("outcome")>;

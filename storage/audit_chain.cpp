@@ -221,8 +221,7 @@ std::vector<audit_entry> query_audit(const database& db, const std::string& from
   return out;
 }
 
-uint64_t cut_audit_head(database& db, const std::string& cutoff_time) {
-  auto state = load_audit_state(db);
+uint64_t cut_audit_head(database& db, audit_state& state, const std::string& cutoff_time) {
   uint64_t removed = 0;
   uint64_t new_first = state.first_seq;
   std::string new_prev = state.prev_mac;
@@ -240,9 +239,11 @@ uint64_t cut_audit_head(database& db, const std::string& cutoff_time) {
     return 0;
   // The head moves first, then the entries go: a crash between leaves entries before the head,
   // which the next cut removes (verify skips nothing: it starts at the recorded head).
-  state.first_seq = new_first;
-  state.prev_mac = new_prev;
-  db.put(column::meta, state_key, state_json(state), true);
+  auto moved = state;
+  moved.first_seq = new_first;
+  moved.prev_mac = new_prev;
+  db.put(column::meta, state_key, state_json(moved), true);
+  state = moved;
   db.destroy_range(column::audit, keys::id(0), keys::id(new_first));
   return removed;
 }

@@ -77,8 +77,10 @@ std::vector<audit_entry> query_audit(const database& db, const std::string& from
                                      size_t limit);
 
 /// Removes entries older than `cutoff_time` (RFC 3339 JST text compares in time order) from the
-/// head, recording the new head. Returns how many were removed.
-uint64_t cut_audit_head(database& db, const std::string& cutoff_time);
+/// head, recording the new head, from and into `state`: the chain's state as its only writer holds
+/// it (the audit logger), since every group it writes stores that state whole. Returns how many
+/// were removed.
+uint64_t cut_audit_head(database& db, audit_state& state, const std::string& cutoff_time);
 
 /// The name of the audit chain's key (database::named_key).
 inline constexpr std::string_view audit_key_name = "audit-chain";

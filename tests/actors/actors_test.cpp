@@ -10,6 +10,7 @@
 
 #include "actors/audit_logger.hpp"
 #include "actors/deadline_clock.hpp"
+#include "actors/deletion_timer.hpp"
 #include "actors/render_pool.hpp"
 #include "actors/supervisor.hpp"
 #include "certificate/certificate.hpp"
@@ -152,6 +153,54 @@ TEST_CASE("the audit logger starts group commits issuance.commit_interval_us apa
   auto r = storage::verify_chain(*f.ctx->db, f.ctx->audit_key);
   CHECK(r.ok);
   CHECK(r.entries == 21);
+  self->send_exit(audit, caf::exit_reason::user_shutdown);
+}
+
+TEST_CASE("the deletion timer cuts the audit head through the logger: the chain verifies after "
+          "the logger's next groups and after a restart") {
+  actor_fixture f;
+  auto audit = f.sys->spawn<caf::detached>(audit_logger, f.ctx);
+  f.sys->registry().put(audit_name::value, caf::actor_cast<caf::strong_actor_ptr>(audit));
+  caf::scoped_actor self{*f.sys};
+  auto append = [&](const std::string& time) {
+    auto e = audit_event("center", "issuance", "ok");
+    if (!time.empty())
+      e.time = time;
+    self->request(audit, caf::infinite, append_atom::value, audit_batch{{e}, {}})
+      .receive([](uint64_t) {}, [](caf::error& e) { FAIL(to_string(e)); });
+  };
+  // Three entries past retention.audit_days (1,827 days by default), two within it.
+  for (int i = 0; i < 3; ++i)
+    append("2019-04-01T09:00:00.000+09:00");
+  append("");
+  append("");
+  auto timer = f.sys->spawn(deletion_timer, f.ctx);
+  // The timer's first tick cuts the head and appends its own audit_retention entry.
+  bool cut = false;
+  for (int i = 0; i < 500 && !cut; ++i) {
+    auto r = storage::verify_chain(*f.ctx->db, f.ctx->audit_key);
+    cut = r.ok && r.entries == 3 && storage::load_audit_state(*f.ctx->db).first_seq == 4;
+    if (!cut)
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  CHECK(cut);
+  self->send_exit(timer, caf::exit_reason::user_shutdown);
+  append("");
+  auto r = storage::verify_chain(*f.ctx->db, f.ctx->audit_key);
+  INFO(r.reason);
+  CHECK(r.ok);
+  CHECK(r.entries == 4);
+  auto entries = storage::query_audit(*f.ctx->db, "", "", "", 10);
+  REQUIRE(entries.size() == 4);
+  CHECK(entries[2].event == "audit_retention");
+  // A restarted logger goes on from the cut head.
+  self->send_exit(audit, caf::exit_reason::user_shutdown);
+  self->wait_for(audit);
+  audit = f.sys->spawn<caf::detached>(audit_logger, f.ctx);
+  append("");
+  r = storage::verify_chain(*f.ctx->db, f.ctx->audit_key);
+  CHECK(r.ok);
+  CHECK(r.entries == 5);
   self->send_exit(audit, caf::exit_reason::user_shutdown);
 }
 

@@ -100,7 +100,9 @@ TEST_CASE("cutting the head keeps the rest verifiable") {
   chain_fixture f;
   f.append(3, "2020-01-01T00:00:00.000+09:00");
   f.append(2, "2026-11-28T00:00:00.000+09:00");
-  CHECK(cut_audit_head(*f.db, "2021-01-01T00:00:00.000+09:00") == 3);
+  auto state = load_audit_state(*f.db);
+  CHECK(cut_audit_head(*f.db, state, "2021-01-01T00:00:00.000+09:00") == 3);
+  CHECK(state.first_seq == 4);
   auto r = verify_chain(*f.db, f.audit_key);
   CHECK(r.ok);
   CHECK(r.entries == 2);
