@@ -23,6 +23,9 @@ namespace kofu::net {
 
 namespace {
 
+/// The route whose path segment is a resident code.
+constexpr const char* holds_pattern = "/admin/v1/holds/*";
+
 using json = nlohmann::json;
 
 constexpr size_t admin_body_bytes_max = 64 * 1024;
@@ -123,9 +126,17 @@ std::optional<caller> authenticate(const node_context& ctx, const http_request& 
   return std::nullopt;
 }
 
-void audit_refusal(node_context& ctx, const std::string& actor, ec code, const http_request& r) {
+/// The refused request's method and path; a resident code in the path (holds) is written as the
+/// route's pattern, and as the keyed hash in `subject`, never as the code.
+void audit_refusal(node_context& ctx, const std::string& actor, ec code, const http_request& r,
+                   const std::string& pattern, const std::string& wildcard) {
   auto e = audit_event(actor, "admin_refused", std::string(problem_code(code)));
-  e.detail = r.method + " " + std::string(path_of(r.target));
+  if (pattern == holds_pattern) {
+    e.detail = r.method + " " + pattern;
+    e.subject = ctx.subject_of(wildcard);
+  } else {
+    e.detail = r.method + " " + std::string(path_of(r.target));
+  }
   audit_later(*ctx.system, audit_batch{{std::move(e)}, {}});
 }
 
@@ -155,8 +166,8 @@ const std::vector<route>& routes() {
     {"POST", "/admin/v1/rollover", role_needed::operator_},
     {"POST", "/admin/v1/service/suspend", role_needed::operator_},
     {"POST", "/admin/v1/service/resume", role_needed::operator_},
-    {"PUT", "/admin/v1/holds/*", role_needed::operator_},
-    {"DELETE", "/admin/v1/holds/*", role_needed::operator_},
+    {"PUT", holds_pattern, role_needed::operator_},
+    {"DELETE", holds_pattern, role_needed::operator_},
     {"GET", "/admin/v1/ledger", role_needed::viewer},
     {"GET", "/admin/v1/audit", role_needed::viewer},
     {"GET", "/admin/v1/audit/verify", role_needed::viewer},
@@ -209,12 +220,12 @@ std::optional<caller> admit(node_context& ctx, const http_request& req, const re
     return caller{"anonymous", config::admin_role::viewer};
   auto who = authenticate(ctx, req);
   if (!who) {
-    audit_refusal(ctx, "unknown", ec::unauthorized, req);
+    audit_refusal(ctx, "unknown", ec::unauthorized, req, res.r->pattern, res.wildcard);
     refusal = admin_error(ec::unauthorized);
     return std::nullopt;
   }
   if (res.r->role == role_needed::operator_ && who->role != config::admin_role::operator_) {
-    audit_refusal(ctx, who->name, ec::forbidden, req);
+    audit_refusal(ctx, who->name, ec::forbidden, req, res.r->pattern, res.wildcard);
     refusal = admin_error(ec::forbidden);
     return std::nullopt;
   }
@@ -510,9 +521,9 @@ void serve(caf::event_based_actor* self, node_context_ptr ctx, caller who, resol
       return done(suspend(c, who, req));
     if (p == "/admin/v1/service/resume")
       return done(resume(c, who));
-    if (p == "/admin/v1/holds/*" && req.method == "PUT")
+    if (p == holds_pattern && req.method == "PUT")
       return done(hold_put(c, who, res.wildcard, req));
-    if (p == "/admin/v1/holds/*")
+    if (p == holds_pattern)
       return done(hold_delete(c, who, res.wildcard));
     if (p == "/admin/v1/ledger")
       return done(ledger(c, req));
