@@ -519,9 +519,13 @@ private:
         if (!policy.sink || !policy.sink->on_chunk)
           return answer_error(500, "internal_error", "Internal error");
         const size_t max = policy.body_bytes_max;
-        if (max != 0 && length && *length > max)
-          return answer_error(413, "payload_too_large", "Payload too large");
         sink_ = std::move(policy.sink);
+        if (max != 0 && length && *length > max) {
+          // The sink was set up for this body (a feed waits for it): told, as for a body that
+          // goes over its limit while it streams.
+          abort_sink("the body's declared length is over its limit");
+          return answer_error(413, "payload_too_large", "Payload too large");
+        }
         stream_parser_.emplace(std::move(*header_parser_));
         header_parser_.reset();
         stream_parser_->body_limit(max != 0 ? max : std::numeric_limits<std::uint64_t>::max());

@@ -5,6 +5,7 @@
 
 #include <ctime>
 #include <regex>
+#include <thread>
 
 #include "node_fixture.hpp"
 
@@ -197,6 +198,39 @@ TEST_CASE("A rejected feed changes nothing: wrong checksum or stale sequence", "
   auto feeds = n.admin_json("GET", "/admin/v1/feeds").at("feeds");
   REQUIRE(feeds.size() >= 3);
   CHECK(feeds[0].value("state", "") == "rejected");
+}
+
+TEST_CASE("A feed upload over admin.feed_upload_bytes_max is 413 at once - it is rejected, and "
+          "the next feed loads", "[integration]") {
+  node n;
+  n.stop();
+  n.set_conf("admin", "feed_upload_bytes_max", "4096");
+  n.start();
+  auto residents = read_file(n.feeds_dir() + "/residents.csv");
+  REQUIRE(residents.size() > 4096);
+  auto big = n.admin("POST", "/admin/v1/feeds", n.operator_token(), with_sequence(residents, 5),
+                     "text/csv");
+  CHECK(big.status == 413);
+  CHECK(json::parse(big.body, nullptr, false).value("code", "") == "payload_too_large");
+  // The feed it had started is rejected, not left waiting for a body that never comes.
+  bool rejected = false;
+  for (int i = 0; i < 250 && !rejected; ++i) {
+    auto feeds = n.admin_json("GET", "/admin/v1/feeds").at("feeds");
+    rejected = !feeds.empty() && feeds[0].value("state", "") == "rejected";
+    if (!rejected)
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  CHECK(rejected);
+  // A feed within the limit is loaded after it.
+  auto y = n.people().one(issuable_plain);
+  auto body = "op," + n.people().residents_columns + "\nU," + y.raw_line + "\n";
+  auto delta = std::string("#KOFU-FEED,version=1,kind=residents,mode=delta,municipality=272051,"
+                           "sequence=2,encoding=UTF-8,created_at=2025-06-02T02:00:00+09:00\n")
+               + body + "#END,records=1,sha256=" + sha256_hex(body) + "\n";
+  REQUIRE(delta.size() < 4096);
+  auto st = n.wait_feed(n.upload_feed(delta), std::chrono::seconds(30));
+  INFO(st.dump());
+  CHECK(st.value("state", "") == "applied");
 }
 
 TEST_CASE("A restart keeps the data and continues the certificate numbers and the audit chain",

@@ -632,6 +632,8 @@ TEST_CASE("a streamed chunked body with Expect: 100-continue, and an abort", "[n
   http_server::route_policy policy = [&](const http_request& head) {
     if (head.header("Authorization") != "Bearer ok")
       return body_policy::reject(problem_response(401, "unauthorized", "Unauthorized"));
+    if (head.target == "/small")
+      return body_policy::stream(sink.make(), 1000);
     return body_policy::stream(sink.make());
   };
   http_server::handler h = [&](http_request, responder reply) {
@@ -665,6 +667,13 @@ TEST_CASE("a streamed chunked body with Expect: 100-continue, and an abort", "[n
     CHECK(res.status == 202);
     CHECK(res.body == "3000");
     CHECK(sink.in_order);
+  }
+  SECTION("a declared length over the limit: 413 at once, and the sink is told") {
+    auto res = client.request("POST", "/small", {{"Authorization", "Bearer ok"}},
+                              std::string(5000, 'a'));
+    CHECK(is_problem(res, 413, "payload_too_large"));
+    CHECK(sink.chunks == 0);
+    CHECK(wait_until([&] { return sink.aborted.load(); }));
   }
   SECTION("client stalls mid-body: the sink is told, the client gets 408") {
     client.write_raw("POST /upload HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ok\r\n"
