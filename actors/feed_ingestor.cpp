@@ -72,12 +72,14 @@ void take_chunk(self_ptr self, feed_chunk& c) {
   st.active->feed(c.data);
   wipe(c.data);
   if (c.last) {
+    // The whole body is in: the upload is answered (202) now, not after the commit, which may
+    // take a while; its progress is read with GET (admin-api.md: "its answer comes at once").
+    if (c.resume)
+      c.resume();
     bool applied = st.active->finish();
     st.active.reset();
     st.active_id = 0;
     audit_feed(self, feed_job{c.feed_id, {}, "upload"}, applied);
-    if (c.resume)
-      c.resume();
     next(self);
     return;
   }

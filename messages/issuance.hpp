@@ -21,6 +21,8 @@ struct issuance_request {
   std::string request_id;
   std::string municipality_code;
   std::string certificate_type;
+  /// A year given outside 1..9999: of the rule (any integer), but never open for issuance.
+  static constexpr int32_t no_such_year = -1;
   /// 0: absent (the latest open year).
   int32_t fiscal_year = 0;
   std::string resident_code;

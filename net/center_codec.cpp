@@ -10,7 +10,6 @@ namespace kofu::net {
 
 namespace {
 
-constexpr size_t certificate_type_chars_max = 64;
 constexpr int64_t fiscal_year_max = 9999;
 
 /// 1–32 of [A-Za-z0-9-] (kiosk codes).
@@ -78,9 +77,10 @@ bool is_municipality_shape(std::string_view s) {
   return true;
 }
 
-bool is_certificate_type_shape(std::string_view s) {
-  // Any string of sane length: an unknown type is 422, not 400 (center-api.md).
-  return s.size() <= certificate_type_chars_max;
+bool is_certificate_type_shape(std::string_view) {
+  // Any string: an unknown type is 422 unsupported_certificate_type, not 400 (center-api.md);
+  // the 8 KiB body bounds its length.
+  return true;
 }
 
 bool is_resident_code_shape(std::string_view s) {
@@ -120,9 +120,14 @@ public:
     r.certificate_type = f.string("certificate_type", &is_certificate_type_shape);
     if (!f.failed() && j.contains("fiscal_year") && !j["fiscal_year"].is_null()) {
       auto& y = j["fiscal_year"];
-      // Any integer is of the rule; a year that is not open is 422 year_not_available.
-      if (!y.is_number_integer() || y.get<int64_t>() < 1 || y.get<int64_t>() > fiscal_year_max)
+      // Any integer is of the rule; a year that is not open is 422 year_not_available, and one
+      // outside 1..9999 can never be open (issuance_request::no_such_year).
+      if (!y.is_number_integer())
         f.fail("fiscal_year");
+      else if (y.is_number_unsigned()
+                 ? y.get<uint64_t>() < 1 || y.get<uint64_t>() > uint64_t{fiscal_year_max}
+                 : y.get<int64_t>() < 1 || y.get<int64_t>() > fiscal_year_max)
+        r.fiscal_year = issuance_request::no_such_year;
       else
         r.fiscal_year = static_cast<int32_t>(y.get<int64_t>());
     }

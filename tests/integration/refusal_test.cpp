@@ -50,6 +50,17 @@ TEST_CASE("422 not_issuable is one undistinguishable answer for every reason of 
     auto [rid4, yb] = issue({.resident_code = ok.code, .fiscal_year = 2026});
     CHECK(yb.status == 422);
     CHECK(json::parse(yb.body).value("code", "") == "year_not_available");
+    // Any integer is of the field's rule: one that can be no fiscal year is not open either.
+    for (int year : {0, -1, 10000}) {
+      auto [rid, y] = issue({.resident_code = ok.code, .fiscal_year = year});
+      INFO(year << ": " << y.body);
+      CHECK(y.status == 422);
+      CHECK(json::parse(y.body).value("code", "") == "year_not_available");
+    }
+    // Any string is a certificate type: an unknown one, however long, is unsupported.
+    auto [rid5, ct_long] = issue({.resident_code = ok.code, .certificate_type = std::string(100, 'x')});
+    CHECK(ct_long.status == 422);
+    CHECK(json::parse(ct_long.body).value("code", "") == "unsupported_certificate_type");
     for (auto* r : {&wm, &ct, &ya, &yb})
       check_no_personal_data(r->body, ok);
 
