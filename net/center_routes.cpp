@@ -46,9 +46,11 @@ http_server::handler center_handler(node_context_ptr ctx,
       return send_error(reply, *codec, ec::not_found);
     if (request.method != "POST")
       return send_error(reply, *codec, ec::method_not_allowed);
-    auto target = manager(*ctx);
-    if (!target)
-      return send_error(reply, *codec, ec::overloaded);
+    // No manager (it is being restarted): the request cannot be taken now, after the checks of
+    // its own (413, 415, 400 come first).
+    auto no_manager = [&](std::string_view request_id) {
+      reply.send(codec->encode_error(ec::overloaded, request_id, {}, 1));
+    };
     if (issuances) {
       auto decoded = codec->decode_issuance(request);
       wipe(request.body); // the resident code: decoded, it travels only in the request
@@ -56,9 +58,13 @@ http_server::handler center_handler(node_context_ptr ctx,
         return send_error(reply, *codec, err->code, err->request_id, err->field);
       // 503s at once, on this thread, without a hop to an actor (center-api.md: "answered at
       // once, not after a wait").
+      // The render bound is looked at here too, so that a full render queue is 503 before any
+      // 422 a session would find (center-api.md's order); the session's take stays the bound.
       auto no = ctx->service_refusal();
       session_slot_ptr slot;
-      if (no.code == ec::none && !(slot = session_slot::take(ctx)))
+      if (no.code == ec::none
+          && (ctx->render_queue_depth.load() >= ctx->cfg.render.queue_max
+              || !(slot = session_slot::take(ctx))))
         no = {ec::overloaded, 1};
       if (no.code != ec::none) {
         ctx->metrics.add("kofu_issuance_requests_total",
@@ -66,6 +72,9 @@ http_server::handler center_handler(node_context_ptr ctx,
         return void(reply.send(codec->encode_error(
           no.code, std::get<issuance_request>(decoded).request_id, {}, no.retry_after_s)));
       }
+      auto target = manager(*ctx);
+      if (!target)
+        return no_manager(std::get<issuance_request>(decoded).request_id);
       caf::anon_send(target, issue_atom::value, std::get<issuance_request>(std::move(decoded)),
                      std::make_shared<responder>(std::move(reply)), std::move(slot));
       return;
@@ -73,6 +82,9 @@ http_server::handler center_handler(node_context_ptr ctx,
     auto decoded = codec->decode_outcome(request, outcome_id);
     if (auto* err = std::get_if<codec_error>(&decoded))
       return send_error(reply, *codec, err->code, err->request_id, err->field);
+    auto target = manager(*ctx);
+    if (!target)
+      return no_manager(std::get<outcome_report>(decoded).request_id);
     caf::anon_send(target, outcome_atom::value, std::get<outcome_report>(std::move(decoded)),
                    std::make_shared<responder>(std::move(reply)));
   };

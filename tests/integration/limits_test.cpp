@@ -31,9 +31,16 @@ TEST_CASE("Same request_id after issuance.redelivery_window_s is 409 request_con
   CHECK(code_of(b) == "request_conflict");
 }
 
-TEST_CASE("Past issuance.sessions_max the answer is 503 overloaded with Retry-After: 1 at once",
-          "[integration]") {
-  node n({.conf = {{"issuance", "sessions_max", "1"}, {"render", "workers", "1"}}});
+TEST_CASE("Past issuance.sessions_max or render.queue_max the answer is 503 overloaded with "
+          "Retry-After 1 at once", "[integration]") {
+  std::vector<std::tuple<std::string, std::string, std::string>> conf;
+  SECTION("issuance.sessions_max") {
+    conf = {{"issuance", "sessions_max", "1"}, {"render", "workers", "1"}};
+  }
+  SECTION("render.queue_max") {
+    conf = {{"render", "queue_max", "1"}, {"render", "workers", "1"}};
+  }
+  node n({.conf = conf});
   auto people = n.people().pick([](const person& x) { return x.issuable(); }, 4);
   const int burst = 8;
   int overloaded = 0, ok = 0;
