@@ -1,5 +1,7 @@
 #pragma once
 
+#include <atomic>
+
 // Every typed actor interface of kofu in one place (the VAST `actors.hpp` shape): a newcomer reads
 // this file and knows who talks to whom. docs/ARCHITECTURE.md draws the supervision tree.
 
@@ -35,6 +37,10 @@ struct audit_batch {
 };
 
 /// One live session as GET /admin/v1/sessions shows it: no personal data.
+/// Where a session is, for /admin/v1/sessions: a static name (waiting, checking, rendering,
+/// committing, sending, finishing) the session sets and the manager reads.
+using session_phase_ptr = std::shared_ptr<std::atomic<const char*>>;
+
 struct session_info {
   std::string state;
   int64_t started_ms = 0;

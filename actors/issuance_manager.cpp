@@ -32,11 +32,12 @@ void spawn_session(self_ptr self, issuance_request req, responder_ptr reply,
   auto& st = self->state;
   auto fingerprint = content_fingerprint(req);
   auto id = req.request_id;
+  auto phase = std::make_shared<std::atomic<const char*>>("checking");
   auto session = self->spawn(issuance_session, st.ctx, st.codec, std::move(req), reply,
-                             std::move(slot), conflict, std::move(predecessor));
+                             std::move(slot), conflict, std::move(predecessor), phase);
   self->monitor(session);
   if (!conflict) {
-    st.sessions[id] = {session, fingerprint, now_ms(), reply};
+    st.sessions[id] = {session, fingerprint, now_ms(), reply, phase};
     st.by_addr[session.address()] = id;
   }
 }
@@ -195,8 +196,10 @@ issuance_manager(issuance_actor::stateful_pointer<issuance_manager_state> self,
     },
     [=](status_atom) -> std::vector<session_info> {
       std::vector<session_info> out;
+      // A session replaced in the map by a later one of its request_id is not counted: it only
+      // finishes (rare, and gone within its commit's time).
       for (auto& [id, s] : self->state.sessions)
-        out.push_back({"live", s.started_ms});
+        out.push_back({s.phase->load(std::memory_order_relaxed), s.started_ms});
       return out;
     },
   };

@@ -27,6 +27,8 @@ struct issuance_manager_state {
     int64_t started_ms = 0;
     /// The first request's connection: not open once it was answered (refusals too).
     responder_ptr reply;
+    /// What the session is doing (/admin/v1/sessions).
+    session_phase_ptr phase;
   };
   std::unordered_map<std::string, in_flight> sessions; // by request_id
   std::map<caf::actor_addr, std::string> by_addr;

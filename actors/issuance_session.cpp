@@ -22,6 +22,12 @@ constexpr std::string_view income_tax_type = "income_tax";
 /// swept at start, so ids may start over.
 std::atomic<uint64_t> next_session_id{1};
 
+/// Sets the phase named in audit entries (`detail`, may be longer) and the one the manager shows.
+void set_phase(session_state& st, std::string detail, const char* shown) {
+  st.phase = std::move(detail);
+  st.shown_phase->store(shown, std::memory_order_relaxed);
+}
+
 /// An audit entry about this request.
 storage::audit_entry entry(const session_state& st, std::string event, std::string outcome) {
   auto e = audit_event("center", std::move(event), std::move(outcome));
@@ -39,6 +45,7 @@ void finish(self_ptr self) {
     return;
   if (st.awaiting_commit) {
     st.finish_requested = true;
+    st.shown_phase->store("finishing", std::memory_order_relaxed);
     return;
   }
   st.finished = true;
@@ -66,7 +73,7 @@ void answer(self_ptr self, net::http_response response, const std::string& code)
   if (st.answered)
     return;
   st.answered = true;
-  st.phase = "sending";
+  set_phase(st, "sending", "sending");
   st.ctx->metrics.add("kofu_issuance_requests_total", "code=\"" + code + "\"",
                       st.waiters.size());
   st.ctx->metrics.issuance_duration.observe(static_cast<double>(now_ms() - st.started_ms) / 1e3);
@@ -158,7 +165,7 @@ void commit_and_send(self_ptr self, rendered_pdf pdf);
 
 void render(self_ptr self) {
   auto& st = self->state;
-  st.phase = "rendering";
+  set_phase(st, "rendering", "rendering");
   // Straight to the least busy worker, counted against render.queue_max (render_pool.hpp).
   auto lane = st.ctx->render->take(st.ctx->cfg.render.queue_max);
   if (lane.error == ec::overloaded)
@@ -188,7 +195,7 @@ void commit_and_send(self_ptr self, rendered_pdf pdf) {
   auto& st = self->state;
   if (st.answered)
     return;
-  st.phase = "committing";
+  set_phase(st, "committing", "committing");
   const auto digest = pdf.sha256; // the renderer's, taken as it wrote the bytes
   auto e = entry(st, st.redelivery ? "redelivery" : "issuance", "ok");
   e.certificate_number = st.record.certificate_number;
@@ -303,8 +310,11 @@ session_actor::behavior_type issuance_session(session_actor::stateful_pointer<se
                                               std::shared_ptr<const net::center_codec> codec,
                                               issuance_request request, responder_ptr reply,
                                               session_slot_ptr slot, bool conflict_in_flight,
-                                              session_actor predecessor) {
+                                              session_actor predecessor,
+                                              session_phase_ptr shown_phase) {
   auto& st = self->state;
+  st.shown_phase = std::move(shown_phase);
+  st.shown_phase->store("checking", std::memory_order_relaxed);
   st.ctx = ctx;
   st.slot = std::move(slot);
   st.codec = std::move(codec);
@@ -330,7 +340,7 @@ session_actor::behavior_type issuance_session(session_actor::stateful_pointer<se
   if (predecessor) {
     // An earlier session of this request_id still ends (it may be undoing its commit): this one
     // starts from what that one left, within its own deadline.
-    st.phase = "waiting for the previous session of its request_id";
+    set_phase(st, "waiting for the previous session of its request_id", "waiting");
     self->set_down_handler([=](caf::down_msg&) { self->send(self, issue_atom::value); });
     self->monitor(predecessor);
   } else {
@@ -340,7 +350,7 @@ session_actor::behavior_type issuance_session(session_actor::stateful_pointer<se
     [=](issue_atom) {
       if (self->state.answered)
         return;
-      self->state.phase = "checking";
+      set_phase(self->state, "checking", "checking");
       try {
         start(self);
       } catch (const std::exception&) {

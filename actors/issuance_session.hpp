@@ -33,6 +33,8 @@ struct session_state {
   /// The deadline armed at the start; cancelled when the session ends.
   deadline_clock::ticket_ptr deadline;
   std::string phase = "checking"; // (waiting...) checking | rendering | committing | sending
+  /// The same for the manager's status (a short name); shared with it.
+  session_phase_ptr shown_phase;
   bool answered = false;
   bool committed = false;
   /// The durable commit is under way: the session may not end before its answer (it may have to
@@ -64,7 +66,8 @@ session_actor::behavior_type issuance_session(session_actor::stateful_pointer<se
                                               std::shared_ptr<const net::center_codec> codec,
                                               issuance_request request, responder_ptr reply,
                                               session_slot_ptr slot, bool conflict_in_flight,
-                                              session_actor predecessor);
+                                              session_actor predecessor,
+                                              session_phase_ptr shown_phase);
 
 /// Deletes what sessions of a previous run left in the sessions family (their keys died with
 /// them, so the records cannot be read), auditing each. Returns how many were swept.

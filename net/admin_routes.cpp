@@ -541,13 +541,15 @@ void serve(caf::event_based_actor* self, node_context_ptr ctx, caller who, resol
             auto now = now_ms();
             uint64_t young = 0, old = 0;
             int64_t oldest_ms = 0;
+            json by_state = json::object();
             for (auto& s : live) {
+              by_state[s.state] = by_state.value(s.state, 0) + 1;
               auto age = now - s.started_ms;
               (age < 1000 ? young : old) += 1;
               oldest_ms = std::max(oldest_ms, age);
             }
             done(json_response(200, {{"count", live.size()},
-                                      {"by_state", {{"live", live.size()}}},
+                                      {"by_state", by_state},
                                       {"by_age", {{"under_1s", young}, {"over_1s", old}}},
                                       {"oldest_ms", oldest_ms}}));
           },

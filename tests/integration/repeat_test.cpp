@@ -302,6 +302,18 @@ TEST_CASE("A resend of a request aborted in its commit never finds the aborted i
     ++aborted;
     INFO(first.body);
     CHECK(first.status == 500);
+    // The aborted session is still live (it undoes its commit), shown by what it does.
+    auto live = n.admin_json("GET", "/admin/v1/sessions");
+    INFO(live.dump());
+    int64_t shown = 0;
+    for (auto& [state, count] : live.at("by_state").items()) {
+      CHECK(std::set<std::string>{"waiting", "checking", "rendering", "committing", "sending",
+                                  "finishing"}
+              .count(state)
+            == 1);
+      shown += count.get<int64_t>();
+    }
+    CHECK(shown == live.value("count", int64_t{-1}));
     // At once, then after the aborted session must have ended.
     for (int resend = 0; resend < 2; ++resend) {
       auto again = n.issue(conn, p);
