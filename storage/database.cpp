@@ -172,6 +172,15 @@ struct database::impl {
     check(db->CompactRange(co, h(c), &b, e.empty() ? nullptr : &e), "compact range");
   }
 
+  /// The same over the span of `deleted` keys (one compaction, as narrow as they lie: a few keys
+  /// rewrite only the files around them).
+  void compact_keys(column c, const std::vector<std::string>& deleted) {
+    if (deleted.empty())
+      return;
+    auto [lo, hi] = std::minmax_element(deleted.begin(), deleted.end());
+    compact(c, *lo, *hi + '\0');
+  }
+
   std::string stage_root() const { return dir + "/" + std::string(stage_folder_name); }
 
   /// Stage files left by a feed that never finished (a crash, a failed clean-up): no feed is live
@@ -838,8 +847,9 @@ public:
   }
 
   void remove(std::string_view code) override {
-    check(batch_.Delete(db_.h(target_.family()), slice(target_.record_key(owner_.code_mac(code)))),
-          "stage delete");
+    auto key = target_.record_key(owner_.code_mac(code));
+    check(batch_.Delete(db_.h(target_.family()), slice(key)), "stage delete");
+    removed_.push_back(std::move(key));
     ++staged_;
     check_bound();
   }
@@ -856,10 +866,19 @@ public:
     wo.sync = true;
     check(db_.db->Write(wo, &batch_), "commit delta");
     batch_.Clear();
+    // Physically (data-lifecycle.md): the deleted records' versions leave the files. The delta is
+    // applied already; a failure here leaves them to RocksDB's own compactions.
+    try {
+      db_.compact_keys(target_.family(), removed_);
+    } catch (const std::exception&) {
+      // nop
+    }
+    removed_.clear();
   }
 
   void abort() override {
     batch_.Clear();
+    removed_.clear();
   }
 
 private:
@@ -878,6 +897,7 @@ private:
   }
 
   sealer sealer_; // the generation's key, reused by every delta: a fresh nonce prefix per feed
+  std::vector<std::string> removed_; // keys deleted by this delta
   rocksdb::WriteBatch batch_;
 };
 
@@ -1084,12 +1104,17 @@ rollover_result database::rollover(int32_t fiscal_year, uint32_t keep_years) {
 
 void database::remove_tax_records(const std::vector<std::string>& resident_codes) {
   write_batch b(*this);
+  std::vector<std::string> deleted;
   for (auto year : loaded_tax_years()) {
     auto gen = impl_->generation(keys::generation_tax(year), nullptr);
-    for (auto& code : resident_codes)
-      b.del(column::tax, keys::tax(year, gen, code_mac(code)));
+    for (auto& code : resident_codes) {
+      deleted.push_back(keys::tax(year, gen, code_mac(code)));
+      b.del(column::tax, deleted.back());
+    }
   }
   write(b, true);
+  // Physically, as the residents they belonged to (data-lifecycle.md).
+  impl_->compact_keys(column::tax, deleted);
 }
 
 uint64_t database::sweep_departed(const civil_date& today, uint32_t resident_days) {

@@ -265,6 +265,54 @@ TEST_CASE("rotating the master key re-wraps every key; the old one opens nothing
   CHECK(db->resident(*db->take_snapshot(), code_a)->name == "甲");
 }
 
+TEST_CASE("records a delta deletes, and tax records removed with their resident, leave every file") {
+  test::temp_dir dir;
+  auto db = open_db(dir, key256::random());
+  {
+    auto s = db->begin_feed(dataset::residents, std::nullopt, true, 1);
+    s->put(test::sample_resident(code_a, "甲"));
+    s->put(test::sample_resident(code_b, "乙"));
+    s->commit();
+    auto t = db->begin_feed(dataset::tax, 2025, true, 1);
+    t->put(test::sample_tax(code_a, 2025, 1));
+    t->put(test::sample_tax(code_b, 2025, 2));
+    t->commit();
+  }
+  // The sealed values as stored: they are what must leave the files (the plaintext never was).
+  auto values = [&](column c) {
+    std::vector<std::string> out;
+    db->scan(c, "", {}, [&](std::string_view, std::string_view v) {
+      out.emplace_back(v);
+      return true;
+    });
+    return out;
+  };
+  auto residents_before = values(column::residents);
+  auto tax_before = values(column::tax);
+  REQUIRE(residents_before.size() == 2);
+  REQUIRE(tax_before.size() == 2);
+  {
+    auto s = db->begin_feed(dataset::residents, std::nullopt, false, 2);
+    s->remove(code_a);
+    s->commit();
+  }
+  db->remove_tax_records({code_a});
+  auto residents_after = values(column::residents);
+  auto tax_after = values(column::tax);
+  REQUIRE(residents_after.size() == 1);
+  REQUIRE(tax_after.size() == 1);
+  for (auto* pair : {&residents_before, &tax_before}) {
+    auto& kept = pair == &residents_before ? residents_after.front() : tax_after.front();
+    for (auto& v : *pair) {
+      if (v == kept)
+        continue;
+      CHECK_FALSE(any_file_contains(dir.str() + "/db", v));
+    }
+  }
+  // And what stays is still there (the search finds what it looks for).
+  CHECK(any_file_contains(dir.str() + "/db", residents_after.front()));
+}
+
 TEST_CASE("residents who left are deleted with their tax records after resident_days") {
   test::temp_dir dir;
   auto db = open_db(dir, key256::random());
