@@ -115,7 +115,7 @@ feed_actor::behavior_type feed_ingestor(feed_actor::stateful_pointer<feed_ingest
   // A detached actor: this runs on its own thread, and the threads a load starts inherit it.
   lower_this_thread_priority(feed_nice_increment);
   self->state.ctx = ctx;
-  if (!ctx->cfg.feeds.inbox_dir.empty())
+  if (!ctx->cfg.feeds.inbox_dir.empty() && ctx->cfg.feeds.inbox_poll_ms > 0)
     self->send(self, tick_atom::value);
   return {
     [=](tick_atom) {
@@ -144,6 +144,10 @@ feed_actor::behavior_type feed_ingestor(feed_actor::stateful_pointer<feed_ingest
         rejected.abort("too many feeds queued; deliver it again later");
         return;
       }
+      // A file named by POST is not taken a second time by the watcher while it is queued or
+      // loading (forgotten once it is gone, like the watcher's own).
+      if (!job.path.empty())
+        st.inbox_taken.insert(std::filesystem::path(job.path).filename().string());
       st.queue.push_back(std::move(job));
       next(self);
     },

@@ -224,7 +224,7 @@ node_config parse_config(const std::string& text, const std::string& origin) {
   r.number("retention", "audit_days", c.retention.audit_days, 1, 36'500);
 
   r.string("feeds", "inbox_dir", c.feeds.inbox_dir);
-  r.number("feeds", "inbox_poll_ms", c.feeds.inbox_poll_ms, 50, 3'600'000);
+  r.number("feeds", "inbox_poll_ms", c.feeds.inbox_poll_ms, 0, 3'600'000);
 
   r.number("supervisor", "restarts_max", c.supervisor.restarts_max, 0, 1'000);
   r.number("supervisor", "restart_window_s", c.supervisor.restart_window_s, 1, 86'400);

@@ -114,7 +114,8 @@ struct retention_section {
 struct feeds_section {
   /// Folder the node watches for feed files; empty: no inbox.
   std::string inbox_dir;
-  uint32_t inbox_poll_ms = 2'000;
+  /// 0: the inbox is not watched, its files are loaded when named by POST /admin/v1/feeds.
+  uint32_t inbox_poll_ms = 0;
 };
 
 struct supervisor_section {

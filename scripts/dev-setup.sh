@@ -20,7 +20,7 @@ usage: scripts/dev-setup.sh DIR [--center-port N] [--admin-port N] [--inbox] [--
   DIR              where to write the setup (created if missing)
   --center-port N  center listener port on 127.0.0.1 (default 0: the node picks one, see ports.json)
   --admin-port N   admin listener port on 127.0.0.1 (default 0)
-  --inbox          watch DIR/inbox for feed files
+  --inbox          an inbox folder DIR/inbox for feeds named by POST /admin/v1/feeds {"path"}
   --admin-tls      serve the admin interface over HTTPS with the server certificate (default: HTTP)
   --force          regenerate every key, certificate and token, even those that exist
 USAGE
@@ -384,10 +384,11 @@ resident_days = 0
 audit_days = 1827
 
 [feeds]
-# Folder watched for feed files; empty: no inbox.
+# Folder of feed files loaded when named by POST /admin/v1/feeds (a JSON body with their path);
+# empty: none.
 inbox_dir = $inbox_dir
-# How often the inbox is looked at.
-inbox_poll_ms = 2000
+# Also watch the inbox and load every *.csv in it, this often (ms); 0: not watched.
+inbox_poll_ms = 0
 
 [supervisor]
 # Restarts of one actor allowed within the window; past it the node stops.

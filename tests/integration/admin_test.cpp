@@ -4,6 +4,8 @@
 #include <catch2/catch.hpp>
 
 #include <ctime>
+#include <fstream>
+#include <filesystem>
 #include <regex>
 #include <thread>
 
@@ -231,6 +233,38 @@ TEST_CASE("A feed upload over admin.feed_upload_bytes_max is 413 at once - it is
   auto st = n.wait_feed(n.upload_feed(delta), std::chrono::seconds(30));
   INFO(st.dump());
   CHECK(st.value("state", "") == "applied");
+}
+
+TEST_CASE("A feed named in the inbox folder by POST is loaded under the id it answered and removed "
+          "from the folder", "[integration]") {
+  node n;
+  auto inbox = n.dir() + "/inbox";
+  std::filesystem::create_directories(inbox);
+  n.stop();
+  n.set_conf("feeds", "inbox_dir", inbox);
+  n.start();
+  auto residents = read_file(n.feeds_dir() + "/residents.csv");
+  {
+    std::ofstream out(inbox + "/residents-5.csv", std::ios::binary);
+    out << with_sequence(residents, 5);
+  }
+  auto post = [&](const std::string& body) {
+    return n.admin("POST", "/admin/v1/feeds", n.operator_token(), body, "application/json");
+  };
+  auto r = post(R"({"path": "residents-5.csv"})");
+  INFO(r.body);
+  REQUIRE(r.status == 202);
+  auto id = json::parse(r.body).at("feed_id").get<uint64_t>();
+  auto st = n.wait_feed(id);
+  INFO(st.dump());
+  CHECK(st.value("state", "") == "applied");
+  CHECK_FALSE(std::filesystem::exists(inbox + "/residents-5.csv"));
+  // Nothing else took it (the folder is not watched by default): one feed for one file.
+  auto feeds = n.admin_json("GET", "/admin/v1/feeds").at("feeds");
+  CHECK(feeds[0].value("feed_id", uint64_t{0}) == id);
+  CHECK(post(R"({"path": "residents-5.csv"})").status == 404);
+  CHECK(post(R"({"path": "../kofu.conf"})").status == 400);
+  CHECK(post(R"({"file": "x.csv"})").status == 400);
 }
 
 TEST_CASE("A restart keeps the data and continues the certificate numbers and the audit chain",
