@@ -86,7 +86,9 @@ std::string percent_decode(std::string_view s) {
       out += static_cast<char>(hex_digit(s[i + 1]) * 16 + hex_digit(s[i + 2]));
       i += 2;
     } else {
-      out += s[i] == '+' ? ' ' : s[i];
+      // '+' stays '+': no value kofu reads has a space, and a time's offset (+09:00) is often
+      // sent unencoded.
+      out += s[i];
     }
   }
   return out;
@@ -452,11 +454,14 @@ http_response ledger(node_context& ctx, const http_request& req) {
 }
 
 /// `from`/`to` as RFC 3339 or a date; compared as JST text.
-std::optional<std::string> audit_bound(const std::string& v) {
+/// A query bound as stored time text. A date names its whole day (JST): `from` its start, `to` the
+/// start of the next day (the bound is exclusive), so from=D&to=D is the day D.
+std::optional<std::string> audit_bound(const std::string& v, bool end) {
+  constexpr int64_t day_ms = 86'400'000;
   if (v.empty())
     return std::string{};
   if (auto ms = jst_day_start_ms(v))
-    return format_jst(*ms);
+    return format_jst(*ms + (end ? day_ms : 0));
   // Stored times are JST text, which sorts as time: bring any offset to it.
   if (auto ms = parse_rfc3339_ms(v))
     return format_jst(*ms);
@@ -465,8 +470,8 @@ std::optional<std::string> audit_bound(const std::string& v) {
 
 http_response audit(node_context& ctx, const http_request& req) {
   auto q = query_of(req.target);
-  auto from = audit_bound(q["from"]);
-  auto to = audit_bound(q["to"]);
+  auto from = audit_bound(q["from"], false);
+  auto to = audit_bound(q["to"], true);
   if (!from || !to)
     return admin_error(ec::bad_request, "from and to must be dates or RFC 3339 times");
   size_t limit = audit_limit_default;

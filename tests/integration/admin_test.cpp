@@ -267,6 +267,31 @@ TEST_CASE("A feed named in the inbox folder by POST is loaded under the id it an
   CHECK(post(R"({"file": "x.csv"})").status == 400);
 }
 
+TEST_CASE("Audit queries - a date names its whole day in from and to, and a time's offset may "
+          "come unencoded", "[integration]") {
+  node n;
+  auto x = n.people().one(issuable_plain);
+  auto rid = n.next_request_id();
+  auto r = n.issue({.request_id = rid, .resident_code = x.code});
+  REQUIRE(r.status == 200);
+  REQUIRE(n.wait_audit(rid, [](const json& e) { return !e.empty(); }));
+  auto number = number_of(r); // YYYYMMDD-NNNNNN, the JST issue date
+  auto day = number.substr(0, 4) + "-" + number.substr(4, 2) + "-" + number.substr(6, 2);
+  auto has_rid = [&](const std::string& query) {
+    auto j = n.admin_json("GET", "/admin/v1/audit?" + query);
+    for (auto& e : j.at("entries"))
+      if (e.value("request_id", "") == rid)
+        return true;
+    return false;
+  };
+  CHECK(has_rid("from=" + day + "&to=" + day));
+  CHECK(has_rid("to=" + day));
+  CHECK(has_rid("from=" + day + "T00:00:00+09:00"));
+  CHECK(has_rid("from=" + day + "T00:00:00%2B09:00"));
+  CHECK_FALSE(has_rid("from=" + day + "T00:00:00+09:00&to=" + day + "T00:00:00+09:00"));
+  CHECK(n.admin("GET", "/admin/v1/audit?from=yesterday", n.viewer_token()).status == 400);
+}
+
 TEST_CASE("A restart keeps the data and continues the certificate numbers and the audit chain",
           "[integration]") {
   node n;
