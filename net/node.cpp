@@ -14,6 +14,7 @@
 #include "actors/node_context.hpp"
 #include "actors/supervisor.hpp"
 #include "certificate/certificate.hpp"
+#include "messages/clock.hpp"
 #include "net/admin_routes.hpp"
 #include "net/center_routes.hpp"
 #include "net/http_server.hpp"
@@ -131,6 +132,13 @@ node::node(config::node_config cfg) : impl_(std::make_unique<impl>()) {
     for (auto result : {"applied", "rejected"})
       ctx.metrics.add("kofu_feed_records_total",
                       "kind=\"" + std::string(kind) + "\",result=\"" + result + "\"", 0);
+  // The last applied feed of each kind, from the feed history: the gauge is right after a
+  // restart too, not only once a feed is applied in this run.
+  for (auto kind : {"residents", "tax"})
+    if (auto f = ctx.feeds.last_applied(kind))
+      if (auto ms = parse_rfc3339_ms(f->finished_at))
+        ctx.metrics.set("kofu_feed_last_applied_timestamp_seconds",
+                        "kind=\"" + std::string(kind) + "\"", static_cast<double>(*ms) / 1e3);
   ctx.metrics.gauge("kofu_sessions_live", "Live issuance sessions.", [c = &ctx](auto& emit) {
     emit("", c->live_sessions.load());
   });

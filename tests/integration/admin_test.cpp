@@ -310,6 +310,12 @@ TEST_CASE("A restart keeps the data and continues the certificate numbers and th
   CHECK(status_after.at("tax_records") == status_before.at("tax_records"));
   CHECK(status_after.at("open_fiscal_years") == json::array({2025}));
   CHECK(n.admin("GET", "/readyz", "").status == 200);
+  // The feeds applied before the restart still show in the metrics.
+  auto metrics = n.admin("GET", "/metrics", n.viewer_token()).body;
+  CHECK(metrics.find("kofu_feed_last_applied_timestamp_seconds{kind=\"residents\"}")
+        != std::string::npos);
+  CHECK(metrics.find("kofu_feed_last_applied_timestamp_seconds{kind=\"tax\"}")
+        != std::string::npos);
 
   auto b = n.issue({.request_id = n.next_request_id(), .resident_code = people[1].code});
   REQUIRE(b.status == 200);
