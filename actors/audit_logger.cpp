@@ -130,6 +130,13 @@ void audit_later(caf::actor_system& sys, audit_batch batch) {
     caf::anon_send(a, append_atom::value, std::move(batch));
 }
 
+void audit_before_start(node_context& ctx, std::vector<storage::audit_entry> entries,
+                        storage::write_batch& batch) {
+  auto chain = storage::load_audit_state(*ctx.db);
+  storage::chain_entries(ctx.audit_key, chain, entries, batch);
+  ctx.db->write(batch, true);
+}
+
 audit_actor current_audit(caf::actor_system& sys) {
   return caf::actor_cast<audit_actor>(sys.registry().get(audit_name::value));
 }

@@ -47,4 +47,9 @@ void audit_later(caf::actor_system& sys, audit_batch batch);
 /// The audit actor registered now (after a restart: the new one); invalid while none runs.
 audit_actor current_audit(caf::actor_system& sys);
 
+/// Chains `entries` into `batch` and writes it, synced: for the node's start, before the logger
+/// (the chain's only writer from then on) runs.
+void audit_before_start(node_context& ctx, std::vector<storage::audit_entry> entries,
+                        storage::write_batch& batch);
+
 } // namespace kofu

@@ -1,5 +1,7 @@
 #include "actors/deletion_timer.hpp"
 
+#include <algorithm>
+
 #include "actors/audit_logger.hpp"
 #include "messages/clock.hpp"
 #include "storage/audit_chain.hpp"
@@ -14,6 +16,28 @@ constexpr auto cut_timeout = std::chrono::seconds(30);
 constexpr int64_t day_ms = 86'400'000;
 
 } // namespace
+
+std::map<int32_t, uint64_t> destroy_expired_years(node_context& ctx) {
+  auto open = ctx.db->open_fiscal_year();
+  if (!open)
+    return {};
+  auto keep = static_cast<int32_t>(ctx.cfg.retention.fiscal_years);
+  auto years = ctx.db->loaded_tax_years();
+  if (std::none_of(years.begin(), years.end(), [&](int32_t y) { return y <= *open - keep; }))
+    return {};
+  auto result = ctx.db->rollover(*open, ctx.cfg.retention.fiscal_years);
+  std::string detail = "open " + std::to_string(*open);
+  for (auto& [year, n] : result.destroyed)
+    detail += "; destroyed " + std::to_string(year) + ": " + std::to_string(n) + " records";
+  storage::write_batch b(*ctx.db);
+  audit_before_start(ctx, {[&] {
+                       auto e = audit_event("system", "rollover_finished", "ok");
+                       e.detail = detail;
+                       return e;
+                     }()},
+                     b);
+  return result.destroyed;
+}
 
 timer_actor::behavior_type deletion_timer(timer_actor::stateful_pointer<deletion_timer_state> self,
                                           node_context_ptr ctx) {

@@ -406,11 +406,9 @@ uint64_t sweep_dead_sessions(node_context& ctx) {
   storage::write_batch b(*ctx.db);
   for (auto& k : dead)
     b.del(storage::column::sessions, k);
-  std::vector<storage::audit_entry> entries{audit_event(
-    "system", "sessions_swept", std::to_string(dead.size()) + " sessions of a previous run")};
-  auto chain = storage::load_audit_state(*ctx.db);
-  storage::chain_entries(ctx.audit_key, chain, entries, b);
-  ctx.db->write(b, true);
+  audit_before_start(ctx, {audit_event("system", "sessions_swept",
+                                       std::to_string(dead.size()) + " sessions of a previous run")},
+                     b);
   return dead.size();
 }
 

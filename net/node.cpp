@@ -10,6 +10,7 @@
 #include <caf/actor_system_config.hpp>
 #include <caf/send.hpp>
 
+#include "actors/deletion_timer.hpp"
 #include "actors/issuance_session.hpp"
 #include "actors/node_context.hpp"
 #include "actors/supervisor.hpp"
@@ -117,6 +118,10 @@ node::node(config::node_config cfg) : impl_(std::make_unique<impl>()) {
   auto& ctx = *impl_->ctx;
   if (auto swept = sweep_dead_sessions(ctx); swept > 0)
     log_event("warn", "sessions_swept", std::to_string(swept));
+  for (auto& [year, records] : destroy_expired_years(ctx))
+    log_event("warn", "tax_year_destroyed",
+              std::to_string(year) + " (" + std::to_string(records)
+                + " records), past retention: a rollover was interrupted or retention shortened");
   for (auto id : ctx.feeds.close_interrupted())
     log_event("warn", "feed_interrupted", "feed " + std::to_string(id)
                                             + " was not applied; deliver it again");

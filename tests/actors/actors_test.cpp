@@ -204,6 +204,32 @@ TEST_CASE("the deletion timer cuts the audit head through the logger: the chain 
   self->send_exit(audit, caf::exit_reason::user_shutdown);
 }
 
+TEST_CASE("at start, tax years past retention that are still loaded are destroyed and audited") {
+  actor_fixture f;
+  auto& db = *f.ctx->db;
+  for (int32_t year : {2024, 2025}) {
+    auto t = db.begin_feed(storage::dataset::tax, year, true, 1);
+    t->put(test::sample_tax("12345678901", year, 1));
+    t->put(test::sample_tax("10987654321", year, 2));
+    t->commit();
+  }
+  db.rollover(2025, 2); // both kept
+  f.ctx->cfg.retention.fiscal_years = 2;
+  CHECK(destroy_expired_years(*f.ctx).empty());
+  // Retention made shorter (or a rollover to 2025 with retention 1 that a crash cut short).
+  f.ctx->cfg.retention.fiscal_years = 1;
+  auto destroyed = destroy_expired_years(*f.ctx);
+  CHECK(destroyed == std::map<int32_t, uint64_t>{{2024, 2}});
+  CHECK(db.loaded_tax_years() == std::vector<int32_t>{2025});
+  CHECK(db.open_fiscal_year() == 2025);
+  CHECK(destroy_expired_years(*f.ctx).empty());
+  auto r = storage::verify_chain(db, f.ctx->audit_key);
+  CHECK(r.ok);
+  auto entries = storage::query_audit(db, "", "", "", 10);
+  REQUIRE(entries.size() == 1);
+  CHECK(entries[0].event == "rollover_finished");
+}
+
 TEST_CASE("the deadline clock fires each deadline when due, for a live target, unless cancelled") {
   caf::actor_system_config cfg;
   caf::actor_system sys{cfg};
