@@ -1,5 +1,7 @@
 #include "net/tls.hpp"
 
+#include <algorithm>
+#include <vector>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -31,6 +33,36 @@ using pkey_ptr = std::unique_ptr<EVP_PKEY, pkey_deleter>;
 
 /// The oldest OpenSSL error as text, and the queue emptied (it is per thread and would leak into
 /// the next unrelated check).
+/// The allow-list of client certificate fingerprints an SSL_CTX carries (normalized), freed with
+/// it.
+int allow_list_index() {
+  static const int index = SSL_CTX_get_ex_new_index(
+    0, nullptr, nullptr, nullptr,
+    [](void*, void* ptr, CRYPTO_EX_DATA*, int, long, void*) {
+      delete static_cast<std::vector<std::string>*>(ptr);
+    });
+  return index;
+}
+
+/// Chain verification, then the allow-list for the client's own certificate: an unlisted one
+/// fails the handshake with an alert, as a certificate of another CA does (center-api.md).
+int verify_allow_listed(int preverify_ok, X509_STORE_CTX* store) {
+  if (preverify_ok != 1 || X509_STORE_CTX_get_error_depth(store) != 0)
+    return preverify_ok;
+  auto* ssl = static_cast<SSL*>(
+    X509_STORE_CTX_get_ex_data(store, SSL_get_ex_data_X509_STORE_CTX_idx()));
+  auto* allowed = ssl == nullptr ? nullptr
+                                 : static_cast<const std::vector<std::string>*>(SSL_CTX_get_ex_data(
+                                     SSL_get_SSL_CTX(ssl), allow_list_index()));
+  if (allowed == nullptr || allowed->empty())
+    return 1;
+  auto fp = fingerprint_sha256(X509_STORE_CTX_get_current_cert(store));
+  if (std::find(allowed->begin(), allowed->end(), fp) != allowed->end())
+    return 1;
+  X509_STORE_CTX_set_error(store, X509_V_ERR_CERT_REJECTED);
+  return 0;
+}
+
 std::string openssl_error() {
   unsigned long code = ERR_get_error();
   ERR_clear_error();
@@ -170,7 +202,16 @@ void configure_server_tls(SSL_CTX* ctx, const tls_server_files& files) {
     int mode = SSL_VERIFY_PEER | SSL_VERIFY_CLIENT_ONCE;
     if (files.require_client_cert)
       mode |= SSL_VERIFY_FAIL_IF_NO_PEER_CERT;
-    SSL_CTX_set_verify(ctx, mode, nullptr);
+    if (!files.client_fingerprints_sha256.empty()) {
+      auto list = std::make_unique<std::vector<std::string>>();
+      for (auto& fp : files.client_fingerprints_sha256)
+        list->push_back(normalize_fingerprint(fp));
+      if (SSL_CTX_set_ex_data(ctx, allow_list_index(), list.get()) != 1)
+        throw std::runtime_error("cannot attach the client fingerprint allow-list: "
+                                 + openssl_error());
+      list.release(); // freed with the context
+    }
+    SSL_CTX_set_verify(ctx, mode, &verify_allow_listed);
     SSL_CTX_set_verify_depth(ctx, 4);
     static constexpr unsigned char sid_ctx[] = "kofu";
     SSL_CTX_set_session_id_context(ctx, sid_ctx, sizeof sid_ctx - 1);

@@ -150,6 +150,15 @@ TEST_CASE("the fingerprint allow-list refuses a valid but unlisted certificate",
   co.key_file = pki().client2_key;
   http_client unlisted{co};
   CHECK_THROWS(unlisted.request("GET", "/hello"));
+  // The handshake itself fails, as for a certificate of another CA: over TLS 1.2 the client sees
+  // it before any request.
+  co.max_version = tls_version::v1_2;
+  http_client unlisted12{co};
+  CHECK_THROWS(unlisted12.connect());
+  auto listed12_options = client_for(server);
+  listed12_options.max_version = tls_version::v1_2;
+  http_client listed12{listed12_options};
+  CHECK(listed12.request("GET", "/hello").status == 200);
 }
 
 TEST_CASE("TLS versions and suites: 1.2 AEAD only, nothing older", "[net][tls]") {
