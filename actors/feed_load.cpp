@@ -133,11 +133,11 @@ bool feed_load::finish() {
     reject({{0, "", std::string("storage failed while applying: ") + e.what()}});
     return false;
   }
-  // Tax records of residents who left go with them (data-lifecycle.md). A failure here leaves
-  // them to the deletion timer; without a resident record they are not issuable anyway.
+  // Tax records and manual holds of residents who left go with them (data-lifecycle.md). A
+  // failure here leaves them (not issuable anyway: no resident record).
   if (!departed_.empty()) {
     try {
-      ctx_.db->remove_tax_records(departed_);
+      ctx_.db->remove_departed(departed_);
     } catch (const std::exception&) {
       // nop
     }

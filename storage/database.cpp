@@ -1102,7 +1102,7 @@ rollover_result database::rollover(int32_t fiscal_year, uint32_t keep_years) {
   return result;
 }
 
-void database::remove_tax_records(const std::vector<std::string>& resident_codes) {
+void database::remove_departed(const std::vector<std::string>& resident_codes) {
   write_batch b(*this);
   std::vector<std::string> deleted;
   for (auto year : loaded_tax_years()) {
@@ -1112,9 +1112,15 @@ void database::remove_tax_records(const std::vector<std::string>& resident_codes
       b.del(column::tax, deleted.back());
     }
   }
+  std::vector<std::string> holds;
+  for (auto& code : resident_codes) {
+    holds.push_back(keys::hold(code_mac(code)));
+    b.del(column::holds, holds.back());
+  }
   write(b, true);
   // Physically, as the residents they belonged to (data-lifecycle.md).
   impl_->compact_keys(column::tax, deleted);
+  impl_->compact_keys(column::holds, holds);
 }
 
 uint64_t database::sweep_departed(const civil_date& today, uint32_t resident_days) {
@@ -1154,6 +1160,7 @@ uint64_t database::sweep_departed(const civil_date& today, uint32_t resident_day
     b.del(column::residents, key);
     for (auto y : years)
       b.del(column::tax, keys::tax(y, impl_->generation(keys::generation_tax(y), nullptr), mac));
+    b.del(column::holds, keys::hold(mac)); // a manual hold on the person goes with them
     ++deleted;
   }
   write(b, true);
@@ -1164,6 +1171,7 @@ uint64_t database::sweep_departed(const civil_date& today, uint32_t resident_day
     for (auto y : years)
       impl_->compact(column::tax, keys::tax_year_prefix(y),
                      keys::prefix_end(keys::tax_year_prefix(y)));
+    impl_->compact(column::holds, "", "");
   }
   return deleted;
 }

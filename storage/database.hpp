@@ -139,8 +139,9 @@ public:
   /// open ones (data key first, then records, then compaction).
   rollover_result rollover(int32_t fiscal_year, uint32_t keep_years);
 
-  /// Deletes the tax records of these residents in every loaded year (residents who left).
-  void remove_tax_records(const std::vector<std::string>& resident_codes);
+  /// Deletes, physically, the tax records of these residents in every loaded year and their manual
+  /// holds (residents who left, deleted when the feed says so).
+  void remove_departed(const std::vector<std::string>& resident_codes);
 
   /// Deletes residents who left (`moved_out`, `deceased`) at least `resident_days` before
   /// `today`, with their tax records in every loaded year, then compacts so that no file keeps

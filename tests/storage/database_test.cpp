@@ -296,7 +296,9 @@ TEST_CASE("records a delta deletes, and tax records removed with their resident,
     s->remove(code_a);
     s->commit();
   }
-  db->remove_tax_records({code_a});
+  db->set_hold(code_a, "a manual hold");
+  db->remove_departed({code_a});
+  CHECK_FALSE(db->has_hold(*db->take_snapshot(), code_a));
   auto residents_after = values(column::residents);
   auto tax_after = values(column::tax);
   REQUIRE(residents_after.size() == 1);
@@ -329,12 +331,16 @@ TEST_CASE("residents who left are deleted with their tax records after resident_
     t->put(test::sample_tax(code_b, 2025, 2));
     t->commit();
   }
+  db->set_hold(code_a, "a manual hold");
+  db->set_hold(code_b, "a manual hold");
   CHECK(db->sweep_departed(civil_date{2026, 11, 30}, 30) == 0);
   CHECK(db->resident(*db->take_snapshot(), code_a).has_value());
   CHECK(db->sweep_departed(civil_date{2026, 12, 1}, 30) == 1);
   auto snap = db->take_snapshot();
   CHECK_FALSE(db->resident(*snap, code_a).has_value());
   CHECK_FALSE(db->tax(*snap, 2025, code_a).has_value());
+  CHECK_FALSE(db->has_hold(*snap, code_a)); // the person's manual hold goes with them
+  CHECK(db->has_hold(*snap, code_b));
   CHECK(db->resident(*snap, code_b).has_value());
   CHECK(db->tax(*snap, 2025, code_b).has_value());
   CHECK(db->sweep_departed(civil_date{2026, 12, 2}, 30) == 0);
