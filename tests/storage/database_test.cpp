@@ -19,6 +19,23 @@ std::unique_ptr<database> open_db(const test::temp_dir& dir, const key256& maste
   return database::open(dir.str() + "/db", master);
 }
 
+/// Loads a full residents feed of `records`.
+void load_residents(database& db, uint64_t sequence, const std::vector<resident_record>& records) {
+  auto s = db.begin_feed(dataset::residents, std::nullopt, true, sequence);
+  for (auto& r : records)
+    s->put(r);
+  s->commit();
+}
+
+/// Loads a full tax feed of the year with a record for each of `codes` (salaries 1, 2, ...).
+void load_tax(database& db, int32_t year, uint64_t sequence, const std::vector<std::string>& codes) {
+  auto t = db.begin_feed(dataset::tax, year, true, sequence);
+  int64_t salary = 0;
+  for (auto& code : codes)
+    t->put(test::sample_tax(code, year, ++salary));
+  t->commit();
+}
+
 /// Every byte of every file under `root` (SST, WAL, MANIFEST, logs) searched for `needle`.
 bool any_file_contains(const std::filesystem::path& root, const std::string& needle) {
   for (auto& entry : std::filesystem::recursive_directory_iterator(root)) {
@@ -56,17 +73,8 @@ TEST_CASE("a full feed becomes visible at commit, all at once") {
 TEST_CASE("a second full feed replaces the set; a delta changes it") {
   test::temp_dir dir;
   auto db = open_db(dir, key256::random());
-  {
-    auto s = db->begin_feed(dataset::residents, std::nullopt, true, 1);
-    s->put(test::sample_resident(code_a, "甲"));
-    s->put(test::sample_resident(code_b, "乙"));
-    s->commit();
-  }
-  {
-    auto s = db->begin_feed(dataset::residents, std::nullopt, true, 2);
-    s->put(test::sample_resident(code_a, "丙"));
-    s->commit();
-  }
+  load_residents(*db, 1, {test::sample_resident(code_a, "甲"), test::sample_resident(code_b, "乙")});
+  load_residents(*db, 2, {test::sample_resident(code_a, "丙")});
   auto snap = db->take_snapshot();
   CHECK(db->resident(*snap, code_a)->name == "丙");
   CHECK_FALSE(db->resident(*snap, code_b).has_value());
@@ -268,16 +276,8 @@ TEST_CASE("rotating the master key re-wraps every key; the old one opens nothing
 TEST_CASE("records a delta deletes, and tax records removed with their resident, leave every file") {
   test::temp_dir dir;
   auto db = open_db(dir, key256::random());
-  {
-    auto s = db->begin_feed(dataset::residents, std::nullopt, true, 1);
-    s->put(test::sample_resident(code_a, "甲"));
-    s->put(test::sample_resident(code_b, "乙"));
-    s->commit();
-    auto t = db->begin_feed(dataset::tax, 2025, true, 1);
-    t->put(test::sample_tax(code_a, 2025, 1));
-    t->put(test::sample_tax(code_b, 2025, 2));
-    t->commit();
-  }
+  load_residents(*db, 1, {test::sample_resident(code_a, "甲"), test::sample_resident(code_b, "乙")});
+  load_tax(*db, 2025, 1, {code_a, code_b});
   // The sealed values as stored: they are what must leave the files (the plaintext never was).
   auto values = [&](column c) {
     std::vector<std::string> out;
@@ -321,16 +321,8 @@ TEST_CASE("residents who left are deleted with their tax records after resident_
   auto gone = test::sample_resident(code_a, "甲");
   gone.status = resident_status::moved_out;
   gone.status_date = civil_date{2026, 11, 1};
-  {
-    auto s = db->begin_feed(dataset::residents, std::nullopt, true, 1);
-    s->put(gone);
-    s->put(test::sample_resident(code_b, "乙"));
-    s->commit();
-    auto t = db->begin_feed(dataset::tax, 2025, true, 1);
-    t->put(test::sample_tax(code_a, 2025, 1));
-    t->put(test::sample_tax(code_b, 2025, 2));
-    t->commit();
-  }
+  load_residents(*db, 1, {gone, test::sample_resident(code_b, "乙")});
+  load_tax(*db, 2025, 1, {code_a, code_b});
   db->set_hold(code_a, "a manual hold");
   db->set_hold(code_b, "a manual hold");
   CHECK(db->sweep_departed(civil_date{2026, 11, 30}, 30) == 0);
