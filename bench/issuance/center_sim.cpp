@@ -15,8 +15,8 @@
 //                         adversarial, ceiling)
 //     --rates R1,R2,...   the rates phase's offered rates, requests/s
 //     --rate-seconds S    the rates phase's window at each rate (default 5)
-//     --prefault-mb M     heap faulted in before the windows, for the PDFs they keep (default
-//                         1024; 0: none)
+//     --prefault-mb M     heap faulted in before the windows, for the PDFs they keep (default:
+//                         64 KiB per request of --requests-max, at most 4 GiB; 0: none)
 //     --overload          instead: every connection fires at once (R rounds, the next when every
 //                         answer is in) against a node with a small issuance.sessions_max /
 //                         render.queue_max, and the latency of the 503 overloaded answers is
@@ -127,8 +127,12 @@ struct options {
   double rate_seconds = 5;
   /// kofud's pid: its CPU time over the window is reported (from /proc/PID/stat).
   int server_pid = 0;
-  size_t prefault_mb = 1024;
+  /// Unset: enough for every PDF of a load window of requests_max requests.
+  std::optional<size_t> prefault_mb;
 };
+
+/// A certificate of the generated feeds is about 50 KB; the prefault assumes a bit more per request.
+constexpr uint64_t prefault_bytes_per_request = 64 * 1024;
 
 bool parse(int argc, char** argv, options& o) {
   for (int i = 1; i < argc; ++i) {
@@ -184,7 +188,7 @@ bool parse(int argc, char** argv, options& o) {
          && o.seconds <= seconds_max && o.requests_max >= 1 && o.requests_max <= requests_max_limit
          && o.rounds >= 1 && o.rounds <= rounds_max && o.client_threads >= 1
          && o.client_threads <= client_threads_max
-         && o.prefault_mb <= (kept_pdf_bytes_max >> 20);
+         && o.prefault_mb.value_or(0) <= (kept_pdf_bytes_max >> 20);
 }
 
 /// Every PDF of a window is kept for the check after it, in memory that is new to the process:
@@ -1090,7 +1094,9 @@ int main(int argc, char** argv) {
                          "[--server-pid PID] [--prefault-mb M] [--overload]\n");
     return 2;
   }
-  prefault_heap(o.prefault_mb << 20);
+  prefault_heap(o.prefault_mb ? *o.prefault_mb << 20
+                               : std::min(o.requests_max * prefault_bytes_per_request,
+                                          kept_pdf_bytes_max));
   try {
     auto pop = load_population(o.residents, o.tax);
     auto client = o.async_client ? "async, " + std::to_string(o.client_threads) + " thread(s)"
