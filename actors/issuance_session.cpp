@@ -252,6 +252,19 @@ void commit_and_send(self_ptr self, rendered_pdf pdf) {
       });
 }
 
+/// How often the checks start again when the generation their snapshot named was retired meanwhile.
+constexpr int checks_attempts_max = 3;
+
+/// Forgets what a failed pass of the checks read, before they start again.
+void reset_checks(session_state& st) {
+  st.redelivery = false;
+  st.record = {};
+  wipe(st.resident);
+  wipe(st.tax);
+  st.resident = {};
+  st.tax = {};
+}
+
 /// The checks of center-api.md in their order, then the render.
 void start(self_ptr self) {
   auto& st = self->state;
@@ -351,10 +364,23 @@ session_actor::behavior_type issuance_session(session_actor::stateful_pointer<se
       if (self->state.answered)
         return;
       set_phase(self->state, "checking", "checking");
-      try {
-        start(self);
-      } catch (const std::exception&) {
-        fail(self, ec::internal_error, "storage failure while checking");
+      // A feed's commit or a rollover may retire the generation this session's snapshot names
+      // between the snapshot and the reads: the checks then start again on a new snapshot, which
+      // sees the data as it stands now. Nothing was taken before the reads (the certificate
+      // number comes after them).
+      for (int attempt = 1;; ++attempt) {
+        try {
+          start(self);
+        } catch (const storage::data_key_gone&) {
+          if (attempt < checks_attempts_max) {
+            reset_checks(self->state);
+            continue;
+          }
+          fail(self, ec::internal_error, "storage failure while checking");
+        } catch (const std::exception&) {
+          fail(self, ec::internal_error, "storage failure while checking");
+        }
+        break;
       }
     },
     [=](issue_atom, responder_ptr waiter) -> bool {

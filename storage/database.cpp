@@ -121,7 +121,7 @@ struct database::impl {
                          std::string_view(reinterpret_cast<const char*>(key.data()), key.size()));
       check(db->Put(wo, h(column::meta), slice(name), slice(sealed)), "store data key");
     } else {
-      throw storage_error("storage: data key " + name + " is gone");
+      throw data_key_gone("storage: data key " + name + " is gone");
     }
     key_cache.insert_or_assign(name, key);
     return key;

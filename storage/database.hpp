@@ -31,6 +31,14 @@ public:
   using std::runtime_error::runtime_error;
 };
 
+/// A record's generation is named by the snapshot it was read through, but its data key is gone:
+/// a feed's commit or a rollover retired the generation after the snapshot was taken. Nothing is
+/// wrong with the store; the same reads through a new snapshot see the current data.
+class data_key_gone : public storage_error {
+public:
+  using storage_error::storage_error;
+};
+
 /// The data at one instant: every read through one snapshot sees the same state.
 class snapshot {
 public:

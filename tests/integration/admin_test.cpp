@@ -6,7 +6,6 @@
 #include <ctime>
 #include <fstream>
 #include <filesystem>
-#include <regex>
 #include <thread>
 
 #include "node_fixture.hpp"
@@ -32,15 +31,6 @@ std::string text_minus_number(const http_client_response& r) {
        at = text.find(number))
     text.erase(at, number.size());
   return text;
-}
-
-/// The feed text with its header's sequence replaced.
-std::string with_sequence(std::string feed, int sequence) {
-  static const std::regex seq(R"(sequence=\d+)");
-  auto eol = feed.find('\n');
-  auto header = std::regex_replace(feed.substr(0, eol), seq,
-                                   "sequence=" + std::to_string(sequence));
-  return header + feed.substr(eol);
 }
 
 } // namespace

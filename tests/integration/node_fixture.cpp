@@ -83,6 +83,14 @@ std::string read_file(const std::string& path) {
   return s.str();
 }
 
+std::string with_sequence(std::string feed, int sequence) {
+  static const std::regex seq(R"(sequence=\d+)");
+  auto eol = feed.find('\n');
+  auto header = std::regex_replace(feed.substr(0, eol), seq,
+                                   "sequence=" + std::to_string(sequence));
+  return header + feed.substr(eol);
+}
+
 void write_file(const std::string& path, const std::string& text) {
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
   out << text;

@@ -37,6 +37,8 @@ using net::http_client_response;
 // -- small utilities -----------------------------------------------------------------------------
 
 std::string read_file(const std::string& path);
+/// The feed text with its header's sequence replaced.
+std::string with_sequence(std::string feed, int sequence);
 void write_file(const std::string& path, const std::string& text);
 /// Runs a shell command; returns its exit status, stdout in `out` when given.
 int run_command(const std::string& cmd, std::string* out = nullptr);

@@ -90,6 +90,26 @@ TEST_CASE("a second full feed replaces the set; a delta changes it") {
   CHECK(db->record_count(dataset::residents, std::nullopt) == 1);
 }
 
+TEST_CASE("a snapshot older than a retired generation reads data_key_gone and a new one the new set") {
+  test::temp_dir dir;
+  auto db = open_db(dir, key256::random());
+  load_residents(*db, 1, {test::sample_resident(code_a, "甲")});
+  load_tax(*db, 2025, 1, {code_a});
+  auto before = db->take_snapshot();
+  REQUIRE(db->resident(*before, code_a)->name == "甲");
+  // The next full feed retires generation 1 (its key first); the old snapshot still names it.
+  load_residents(*db, 2, {test::sample_resident(code_a, "乙")});
+  CHECK_THROWS_AS(db->resident(*before, code_a), data_key_gone);
+  auto after = db->take_snapshot();
+  CHECK(db->resident(*after, code_a)->name == "乙");
+  // A rollover that destroys the year does the same to a tax read through an older snapshot.
+  load_tax(*db, 2026, 1, {code_a});
+  auto before_rollover = db->take_snapshot();
+  db->rollover(2026, 1);
+  CHECK_THROWS_AS(db->tax(*before_rollover, 2025, code_a), data_key_gone);
+  CHECK_FALSE(db->tax(*db->take_snapshot(), 2025, code_a).has_value());
+}
+
 TEST_CASE("a stale sequence is refused and changes nothing") {
   test::temp_dir dir;
   auto db = open_db(dir, key256::random());
