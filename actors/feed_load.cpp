@@ -68,6 +68,11 @@ void feed_load::on_header(const feed::feed_header& h) {
                                 + " is not above the last applied " + std::to_string(last)});
     return;
   }
+  // Checked again at the commit, in step with a rollover (storage::database::rollover).
+  if (auto from = ctx_.db->tax_kept_from(); from && h.fiscal_year && *h.fiscal_year < *from) {
+    parser_.add_error({1, "fiscal_year", storage::year_not_kept_message(*h.fiscal_year, *from)});
+    return;
+  }
   try {
     stage_ = ctx_.db->begin_feed(set, h.fiscal_year, h.mode == feed::feed_mode::full, h.sequence);
   } catch (const std::exception& e) {

@@ -69,6 +69,27 @@ struct database::impl {
 
   mutable std::shared_mutex keys_mutex;
   mutable std::map<std::string, key256> key_cache; // meta key name -> data key
+  /// Serialises a rollover with the commit of a tax feed: a feed of a year the rollover destroys
+  /// is either committed first (and destroyed with the year) or refused at its commit.
+  std::mutex years_mutex;
+
+  /// The oldest fiscal year the last rollover kept (meta "tax_kept_from"); none before the first.
+  std::optional<int32_t> tax_kept_from() const {
+    auto v = get(column::meta, "tax_kept_from", nullptr);
+    if (!v || v->size() != 4)
+      return std::nullopt;
+    return static_cast<int32_t>(keys::read_u32(*v, 0));
+  }
+
+  /// Throws storage_error when a tax feed of `fiscal_year` would bring back a year a rollover
+  /// destroyed. Called with years_mutex held.
+  void check_year_kept(const std::optional<int32_t>& fiscal_year) const {
+    if (!fiscal_year)
+      return;
+    auto from = tax_kept_from();
+    if (from && *fiscal_year < *from)
+      throw storage_error(year_not_kept_message(*fiscal_year, *from));
+  }
 
   rocksdb::ColumnFamilyHandle* h(column c) const { return cf[static_cast<size_t>(c)]; }
 
@@ -669,6 +690,8 @@ public:
     // Until this write the ingested records are unreachable: keys carry the generation, and the
     // pointer still names the old one. A crash before it leaves the stage marker, and the next
     // start destroys the generation's range.
+    std::lock_guard years(db_.years_mutex);
+    db_.check_year_kept(target_.fiscal_year);
     auto old_generation = db_.generation(target_.generation_key, nullptr);
     rocksdb::WriteBatch b;
     std::string gen;
@@ -855,6 +878,8 @@ public:
   }
 
   void commit() override {
+    std::lock_guard years(db_.years_mutex);
+    db_.check_year_kept(target_.fiscal_year);
     std::string gen;
     keys::append_u32(gen, target_.generation);
     check(batch_.Put(db_.h(column::meta), slice(target_.generation_key), slice(gen)), "commit");
@@ -1077,12 +1102,30 @@ std::unique_ptr<feed_stage> database::begin_feed(dataset d, std::optional<int32_
   return std::make_unique<delta_stage>(*impl_, std::move(t), *this);
 }
 
+std::string year_not_kept_message(int32_t fiscal_year, int32_t kept_from) {
+  return "fiscal year " + std::to_string(fiscal_year)
+         + " is no longer kept: the last rollover kept only the years from "
+         + std::to_string(kept_from) + " (retention.fiscal_years) and destroyed the older ones";
+}
+
+std::optional<int32_t> database::tax_kept_from() const {
+  return impl_->tax_kept_from();
+}
+
 rollover_result database::rollover(int32_t fiscal_year, uint32_t keep_years) {
   rollover_result result;
   result.fiscal_year = fiscal_year;
-  std::string year;
+  std::lock_guard years(impl_->years_mutex);
+  std::string year, kept_from;
   keys::append_u32(year, static_cast<uint32_t>(fiscal_year));
-  impl_->put_sync(column::meta, "open_year", year);
+  keys::append_u32(kept_from,
+                   static_cast<uint32_t>(fiscal_year - static_cast<int32_t>(keep_years) + 1));
+  {
+    write_batch b(*this);
+    b.put(column::meta, "open_year", year);
+    b.put(column::meta, "tax_kept_from", kept_from);
+    write(b, true);
+  }
   for (auto y : loaded_tax_years()) {
     if (y > fiscal_year - static_cast<int32_t>(keep_years))
       continue;

@@ -31,6 +31,9 @@ public:
   using std::runtime_error::runtime_error;
 };
 
+/// Why a tax feed of `fiscal_year` is refused once a rollover kept only the years from `kept_from`.
+std::string year_not_kept_message(int32_t fiscal_year, int32_t kept_from);
+
 /// A record's generation is named by the snapshot it was read through, but its data key is gone:
 /// a feed's commit or a rollover retired the generation after the snapshot was taken. Nothing is
 /// wrong with the store; the same reads through a new snapshot see the current data.
@@ -144,8 +147,12 @@ public:
                                          uint64_t sequence);
 
   /// Opens `fiscal_year` for issuance and destroys tax years older than the `keep_years` newest
-  /// open ones (data key first, then records, then compaction).
+  /// open ones (data key first, then records, then compaction). From then on a tax feed of a year
+  /// before the kept ones is refused at its commit (storage_error, year_not_kept_message), also
+  /// one staged while the rollover ran.
   rollover_result rollover(int32_t fiscal_year, uint32_t keep_years);
+  /// The oldest fiscal year the last rollover kept; none before the first rollover.
+  std::optional<int32_t> tax_kept_from() const;
 
   /// Deletes, physically, the tax records of these residents in every loaded year and their manual
   /// holds (residents who left, deleted when the feed says so).

@@ -182,6 +182,22 @@ TEST_CASE("A rejected feed changes nothing: wrong checksum or stale sequence", "
     REQUIRE(tax.at("errors").size() >= 1);
     CHECK(tax.at("errors")[0].value("line", 0) == 1);
   }
+  SECTION("a tax feed of a year the rollover destroyed") {
+    // Fiscal year 2025 is open and retention.fiscal_years is 1: 2024 is not kept.
+    auto tax = read_file(n.feeds_dir() + "/tax-2025.csv");
+    auto eol = tax.find('\n');
+    auto year = tax.find("fiscal_year=2025");
+    REQUIRE(year < eol);
+    tax.replace(year, 16, "fiscal_year=2024");
+    auto st = n.load_feed(tax, "rejected");
+    REQUIRE(st.at("errors").size() >= 1);
+    auto& e = st.at("errors")[0];
+    CHECK(e.value("line", 0) == 1);
+    CHECK(e.value("field", "") == "fiscal_year");
+    CHECK(e.value("message", "").find("fiscal year 2024 is no longer kept") != std::string::npos);
+    auto status = n.admin_json("GET", "/admin/v1/status");
+    CHECK_FALSE(status.at("tax_records").contains("2024"));
+  }
   auto after = n.issue({.request_id = n.next_request_id(), .resident_code = x.code});
   REQUIRE(after.status == 200);
   CHECK(number_of(after) != number_of(before));

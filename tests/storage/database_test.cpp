@@ -194,6 +194,39 @@ TEST_CASE("rollover opens a year and destroys the years beyond retention") {
   CHECK(left == 0);
 }
 
+TEST_CASE("after a rollover a tax feed of a destroyed year is refused at its commit") {
+  test::temp_dir dir;
+  auto db = open_db(dir, key256::random());
+  load_tax(*db, 2024, 1, {code_a});
+  load_tax(*db, 2025, 1, {code_a});
+  CHECK_FALSE(db->tax_kept_from().has_value());
+  // A feed of 2024 staged while the rollover that destroys 2024 runs: refused at its commit.
+  auto late = db->begin_feed(dataset::tax, 2024, true, 2);
+  late->put(test::sample_tax(code_b, 2024, 7));
+  db->rollover(2025, 1);
+  CHECK(db->tax_kept_from() == 2025);
+  CHECK_THROWS_WITH(late->commit(), Catch::Contains("fiscal year 2024 is no longer kept"));
+  late->abort();
+  auto delta = db->begin_feed(dataset::tax, 2024, false, 3);
+  delta->put(test::sample_tax(code_b, 2024, 8));
+  CHECK_THROWS_AS(delta->commit(), storage_error);
+  delta->abort();
+  auto snap = db->take_snapshot();
+  CHECK_FALSE(db->tax_year_loaded(*snap, 2024));
+  CHECK_FALSE(db->tax(*snap, 2024, code_b).has_value());
+  uint64_t left = 0;
+  db->scan(column::tax, keys::tax_year_prefix(2024), keys::prefix_end(keys::tax_year_prefix(2024)),
+           [&](std::string_view, std::string_view) {
+             ++left;
+             return true;
+           });
+  CHECK(left == 0);
+  // The kept year and a later one still load.
+  load_tax(*db, 2025, 2, {code_a, code_b});
+  load_tax(*db, 2026, 1, {code_a});
+  CHECK(db->tax(*db->take_snapshot(), 2026, code_a).has_value());
+}
+
 TEST_CASE("no plaintext personal data reaches any file of the database") {
   test::temp_dir dir;
   auto master = key256::random();
