@@ -17,6 +17,9 @@
 //     --rate-seconds S    the rates phase's window at each rate (default 5)
 //     --prefault-mb M     heap faulted in before the windows, for the PDFs they keep (default:
 //                         64 KiB per request of --requests-max, at most 4 GiB; 0: none)
+//     --samples-csv PFX   write every answer of the load and ceiling windows to PFX + kofu.csv
+//                         / ceiling.csv: connection, when it completed (ms into the window),
+//                         latency (ms), status; to see how latency moves over a window
 //     --overload          instead: every connection fires at once (R rounds, the next when every
 //                         answer is in) against a node with a small issuance.sessions_max /
 //                         render.queue_max, and the latency of the 503 overloaded answers is
@@ -127,6 +130,7 @@ struct options {
   double rate_seconds = 5;
   /// kofud's pid: its CPU time over the window is reported (from /proc/PID/stat).
   int server_pid = 0;
+  std::string samples_csv;
   /// Unset: enough for every PDF of a load window of requests_max requests.
   std::optional<size_t> prefault_mb;
 };
@@ -154,6 +158,7 @@ bool parse(int argc, char** argv, options& o) {
     else if (a == "--rounds") o.rounds = std::stoi(v);
     else if (a == "--server-pid") o.server_pid = std::stoi(v);
     else if (a == "--prefault-mb") o.prefault_mb = std::stoul(v);
+    else if (a == "--samples-csv") o.samples_csv = v;
     else if (a == "--client") {
       if (v != "async" && v != "threads")
         return false;
@@ -343,6 +348,8 @@ struct sample {
   std::string code;      // the problem's "code" for errors
   std::string number;    // Kofu-Certificate-Number
   std::string pdf;
+  uint32_t connection = 0;
+  bench::clock_type::time_point done; // when the whole answer was read
 };
 
 std::string problem_code(const std::string& body) {
@@ -436,6 +443,7 @@ double process_cpu_seconds(int pid) {
 struct phase_result {
   std::string name;
   double seconds = 0;
+  bench::clock_type::time_point started; // the window's start
   double client_cpu = 0; // this process's CPU seconds over the window (harness, + the ceiling server)
   double server_cpu = 0; // kofud's CPU seconds over the window (--server-pid)
   bench::stall_meter::result stalls;
@@ -524,6 +532,8 @@ phase_result load_loop_threads(const options& o, const population& pop, uint16_t
              && claimed.fetch_add(1) < o.requests_max) {
         auto r = pick();
         auto s = issue(c, id(), r, pop.all[r].code, keep_pdfs);
+        s.connection = static_cast<uint32_t>(t);
+        s.done = bench::clock_type::now();
         if (keep_pdfs && kept_bytes.fetch_add(s.pdf.size()) > kept_pdf_bytes_max)
           stop = true;
         per_thread[t].push_back(std::move(s));
@@ -536,6 +546,7 @@ phase_result load_loop_threads(const options& o, const population& pop, uint16_t
   ready.arrive_and_wait();
   bench::stall_meter meter;
   auto t0 = bench::clock_type::now();
+  res.started = t0;
   auto cpu0 = self_cpu_seconds();
   auto server0 = process_cpu_seconds(o.server_pid);
   deadline = t0 + std::chrono::milliseconds(static_cast<int64_t>(o.seconds * 1000));
@@ -604,6 +615,8 @@ public:
       } else {
         record_answer(s, a.status, std::string_view(a.number), std::move(a.body), keep_pdfs_);
       }
+      s.connection = static_cast<uint32_t>(t);
+      s.done = bench::clock_type::now();
       bool go_on = !(keep_pdfs_ && kept_bytes_.fetch_add(s.pdf.size()) > kept_pdf_bytes_max);
       per_[t].samples.push_back(std::move(s));
       return go_on;
@@ -652,6 +665,7 @@ phase_result load_loop_async(const options& o, const population& pop, uint16_t p
   // Every connection is connected and warm: the window starts now.
   bench::stall_meter meter;
   auto t0 = bench::clock_type::now();
+  res.started = t0;
   auto cpu0 = self_cpu_seconds();
   auto server0 = process_cpu_seconds(o.server_pid);
   load.run(t0 + std::chrono::milliseconds(static_cast<int64_t>(o.seconds * 1000)), o.requests_max);
@@ -666,10 +680,39 @@ phase_result load_loop_async(const options& o, const population& pop, uint16_t p
   return res;
 }
 
+/// --samples-csv: one line per answer of the window, in the order of completion.
+void write_samples_csv(const options& o, const phase_result& res) {
+  if (o.samples_csv.empty())
+    return;
+  auto path = o.samples_csv + res.name + ".csv";
+  std::vector<const sample*> order;
+  for (auto& s : res.samples)
+    order.push_back(&s);
+  std::sort(order.begin(), order.end(), [](auto* a, auto* b) { return a->done < b->done; });
+  std::string text = "connection,done_ms,latency_ms,status\n";
+  char line[96];
+  for (auto* s : order) {
+    std::snprintf(line, sizeof line, "%u,%.3f,%.3f,%u\n", s->connection,
+                  std::chrono::duration<double, std::milli>(s->done - res.started).count(), s->ms,
+                  s->status);
+    text += line;
+  }
+  std::FILE* f = std::fopen(path.c_str(), "w");
+  bool ok = f != nullptr && std::fwrite(text.data(), 1, text.size(), f) == text.size();
+  if (f != nullptr)
+    ok = std::fclose(f) == 0 && ok;
+  if (!ok)
+    throw std::runtime_error("cannot write " + path);
+  std::printf("center_sim: %s: %zu answers written to %s\n", res.name.c_str(), order.size(),
+              path.c_str());
+}
+
 phase_result load_loop(const options& o, const population& pop, uint16_t port,
                        const std::string& tag, bool keep_pdfs) {
-  return o.async_client ? load_loop_async(o, pop, port, tag, keep_pdfs)
-                        : load_loop_threads(o, pop, port, tag, keep_pdfs);
+  auto res = o.async_client ? load_loop_async(o, pop, port, tag, keep_pdfs)
+                            : load_loop_threads(o, pop, port, tag, keep_pdfs);
+  write_samples_csv(o, res);
+  return res;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1091,7 +1134,8 @@ int main(int argc, char** argv) {
                          "[--connections C] [--seconds S] [--requests-max N] [--rounds R] "
                          "[--phases load,rates,adversarial,ceiling] [--rates R1,R2,...] "
                          "[--rate-seconds S] [--client async|threads] [--client-threads T] "
-                         "[--server-pid PID] [--prefault-mb M] [--overload]\n");
+                         "[--server-pid PID] [--prefault-mb M] [--samples-csv PREFIX] "
+                         "[--overload]\n");
     return 2;
   }
   prefault_heap(o.prefault_mb ? *o.prefault_mb << 20
