@@ -8,9 +8,6 @@ namespace {
 
 /// Progress is published every this many records.
 constexpr uint64_t progress_every_records = 10'000;
-/// Departed residents remembered per feed for the tax clean-up (bounded: the rest wait for the
-/// deletion timer's sweep).
-constexpr size_t departed_max = 100'000;
 
 std::string kind_name(feed::feed_kind k) {
   return k == feed::feed_kind::residents ? "residents" : "tax";
@@ -91,8 +88,8 @@ void feed_load::on_resident(feed::record_op op, resident_record&& r) {
       // A full feed simply leaves them out of the new generation; a delta deletes them.
       if (parser_.header()->mode == feed::feed_mode::delta)
         stage_->remove(r.resident_code);
-      if (departed && departed_.size() < departed_max)
-        departed_.push_back(r.resident_code);
+      if (departed)
+        departed_.push_back(ctx_.db->code_mac(r.resident_code));
     } else {
       stage_->put(r);
     }
@@ -146,8 +143,7 @@ bool feed_load::finish() {
     } catch (const std::exception&) {
       // nop
     }
-    for (auto& code : departed_)
-      wipe(code);
+    departed_.clear();
   }
   done_ = true;
   auto records = parser_.records_seen();

@@ -40,8 +40,9 @@ private:
   uint64_t id_;
   feed::parser parser_;
   std::unique_ptr<storage::feed_stage> stage_;
-  /// Residents that left, past retention: their tax records go when the feed is applied.
-  std::vector<std::string> departed_;
+  /// Residents that left, past retention, as keyed hashes (32 bytes each, no resident code kept):
+  /// their tax records and manual holds go when the feed is applied.
+  std::vector<storage::digest256> departed_;
   civil_date today_;
   uint64_t last_progress_ = 0;
   bool done_ = false;

@@ -32,6 +32,8 @@ constexpr std::string_view stage_folder_name = "feed-stage";
 constexpr std::string_view wrap_key_label = "kofu/key-wrap/v1";
 /// Departures (residents who left) one feed may record for later deletion.
 constexpr size_t departures_max = 200'000;
+/// Departed residents whose tax records and holds go in one synced write (remove_departed).
+constexpr size_t departed_batch_max = 50'000;
 /// A delta is applied in one atomic batch held in memory: bounded.
 constexpr size_t delta_records_max = 250'000;
 
@@ -1145,25 +1147,42 @@ rollover_result database::rollover(int32_t fiscal_year, uint32_t keep_years) {
   return result;
 }
 
-void database::remove_departed(const std::vector<std::string>& resident_codes) {
-  write_batch b(*this);
-  std::vector<std::string> deleted;
-  for (auto year : loaded_tax_years()) {
-    auto gen = impl_->generation(keys::generation_tax(year), nullptr);
-    for (auto& code : resident_codes) {
-      deleted.push_back(keys::tax(year, gen, code_mac(code)));
-      b.del(column::tax, deleted.back());
+void database::remove_departed(const std::vector<digest256>& resident_macs) {
+  if (resident_macs.empty())
+    return;
+  auto years = loaded_tax_years();
+  std::vector<std::pair<int32_t, uint32_t>> generations;
+  for (auto year : years)
+    generations.emplace_back(year, impl_->generation(keys::generation_tax(year), nullptr));
+  // The span of the deleted keys, compacted at the end: per year, and of the holds.
+  std::map<int32_t, std::pair<std::string, std::string>> tax_span;
+  std::pair<std::string, std::string> hold_span;
+  auto widen = [](std::pair<std::string, std::string>& span, const std::string& key) {
+    if (span.first.empty() || key < span.first)
+      span.first = key;
+    if (key > span.second)
+      span.second = key;
+  };
+  for (size_t from = 0; from < resident_macs.size(); from += departed_batch_max) {
+    auto to = std::min(resident_macs.size(), from + departed_batch_max);
+    write_batch b(*this);
+    for (auto& [year, gen] : generations)
+      for (size_t i = from; i < to; ++i) {
+        auto key = keys::tax(year, gen, resident_macs[i]);
+        widen(tax_span[year], key);
+        b.del(column::tax, key);
+      }
+    for (size_t i = from; i < to; ++i) {
+      auto key = keys::hold(resident_macs[i]);
+      widen(hold_span, key);
+      b.del(column::holds, key);
     }
+    write(b, true);
   }
-  std::vector<std::string> holds;
-  for (auto& code : resident_codes) {
-    holds.push_back(keys::hold(code_mac(code)));
-    b.del(column::holds, holds.back());
-  }
-  write(b, true);
   // Physically, as the residents they belonged to (data-lifecycle.md).
-  impl_->compact_keys(column::tax, deleted);
-  impl_->compact_keys(column::holds, holds);
+  for (auto& [year, span] : tax_span)
+    impl_->compact_keys(column::tax, {span.first, span.second});
+  impl_->compact_keys(column::holds, {hold_span.first, hold_span.second});
 }
 
 uint64_t database::sweep_departed(const civil_date& today, uint32_t resident_days) {

@@ -155,8 +155,9 @@ public:
   std::optional<int32_t> tax_kept_from() const;
 
   /// Deletes, physically, the tax records of these residents in every loaded year and their manual
-  /// holds (residents who left, deleted when the feed says so).
-  void remove_departed(const std::vector<std::string>& resident_codes);
+  /// holds (residents who left, deleted when the feed says so). `resident_macs` are code_mac()s;
+  /// any number, written in synced batches of a bounded size.
+  void remove_departed(const std::vector<digest256>& resident_macs);
 
   /// Deletes residents who left (`moved_out`, `deceased`) at least `resident_days` before
   /// `today`, with their tax records in every loaded year, then compacts so that no file keeps

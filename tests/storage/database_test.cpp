@@ -350,7 +350,7 @@ TEST_CASE("records a delta deletes, and tax records removed with their resident,
     s->commit();
   }
   db->set_hold(code_a, "a manual hold");
-  db->remove_departed({code_a});
+  db->remove_departed({db->code_mac(code_a)});
   CHECK_FALSE(db->has_hold(*db->take_snapshot(), code_a));
   auto residents_after = values(column::residents);
   auto tax_after = values(column::tax);
@@ -407,6 +407,26 @@ TEST_CASE("a resident who came back is not deleted by an old departure") {
   }
   CHECK(db->sweep_departed(civil_date{2026, 12, 1}, 30) == 0);
   CHECK(db->resident(*db->take_snapshot(), code_a).has_value());
+}
+
+TEST_CASE("more departures than one write holds are all removed") {
+  test::temp_dir dir;
+  auto db = open_db(dir, key256::random());
+  // 120,001 tax records; all but the last resident left (three batches of remove_departed).
+  std::vector<std::string> codes;
+  for (int i = 0; i <= 120'000; ++i)
+    codes.push_back(std::to_string(20'000'000'000LL + i));
+  load_tax(*db, 2025, 1, codes);
+  REQUIRE(db->record_count(dataset::tax, 2025) == codes.size());
+  std::vector<digest256> gone;
+  for (size_t i = 0; i + 1 < codes.size(); ++i)
+    gone.push_back(db->code_mac(codes[i]));
+  db->remove_departed(gone);
+  CHECK(db->record_count(dataset::tax, 2025) == 1);
+  auto snap = db->take_snapshot();
+  CHECK(db->tax(*snap, 2025, codes.back()).has_value());
+  CHECK_FALSE(db->tax(*snap, 2025, codes.front()).has_value());
+  CHECK_FALSE(db->tax(*snap, 2025, codes[60'000]).has_value());
 }
 
 TEST_CASE("session records skip the WAL but survive a clean close until deleted") {
