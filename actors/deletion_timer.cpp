@@ -22,6 +22,10 @@ std::map<int32_t, uint64_t> destroy_expired_years(node_context& ctx) {
   if (!open)
     return {};
   auto keep = static_cast<int32_t>(ctx.cfg.retention.fiscal_years);
+  // The oldest year a tax feed may bring, as the retention in force keeps it (recorded by every
+  // rollover; set here for a database rolled over before it was, or a retention made longer).
+  if (ctx.db->tax_kept_from() != *open - keep + 1)
+    ctx.db->keep_tax_years_from(*open - keep + 1);
   auto years = ctx.db->loaded_tax_years();
   if (std::none_of(years.begin(), years.end(), [&](int32_t y) { return y <= *open - keep; }))
     return {};

@@ -19,9 +19,15 @@ def main():
         sys.exit(__doc__)
     bucket_ms = float(sys.argv[2]) if len(sys.argv) == 3 else 250.0
     with open(sys.argv[1], newline="") as f:
-        rows = [(float(r["done_ms"]), float(r["latency_ms"])) for r in csv.DictReader(f)]
-    if not rows:
+        records = list(csv.DictReader(f))
+    if not records:
         sys.exit("no answers in " + sys.argv[1])
+    statuses = {}
+    for r in records:
+        statuses[r["status"]] = statuses.get(r["status"], 0) + 1
+    # As center_sim's own figures: every answer counts (status 0 is a transport error).
+    print("statuses: " + ", ".join("%s: %d" % kv for kv in sorted(statuses.items())))
+    rows = [(float(r["done_ms"]), float(r["latency_ms"])) for r in records]
     lat = sorted(l for _, l in rows)
     q = lambda p: lat[min(len(lat) - 1, int(p * len(lat)))]
     print("answers %d, latency ms p50 %.2f p90 %.2f p99 %.2f max %.2f"

@@ -84,13 +84,25 @@ struct database::impl {
   }
 
   /// Throws storage_error when a tax feed of `fiscal_year` would bring back a year a rollover
-  /// destroyed. Called with years_mutex held.
+  /// destroyed. Holding years_mutex from this check to the commit's write makes it hold against
+  /// a rollover too.
   void check_year_kept(const std::optional<int32_t>& fiscal_year) const {
     if (!fiscal_year)
       return;
     auto from = tax_kept_from();
     if (from && *fiscal_year < *from)
       throw storage_error(year_not_kept_message(*fiscal_year, *from));
+  }
+
+  /// For a tax feed's commit: years_mutex taken and the year checked (a residents feed needs
+  /// neither). Released by the caller once the commit's write is done.
+  std::unique_lock<std::mutex> lock_year_kept(const std::optional<int32_t>& fiscal_year) {
+    std::unique_lock<std::mutex> lock(years_mutex, std::defer_lock);
+    if (fiscal_year) {
+      lock.lock();
+      check_year_kept(fiscal_year);
+    }
+    return lock;
   }
 
   rocksdb::ColumnFamilyHandle* h(column c) const { return cf[static_cast<size_t>(c)]; }
@@ -681,6 +693,8 @@ public:
     }
     if (!threaded_)
       runs_.finish();
+    // Before the ingest, so that a refused year costs nothing more; checked again below.
+    db_.check_year_kept(target_.fiscal_year);
     if (!runs_.files().empty()) {
       rocksdb::IngestExternalFileOptions io;
       io.move_files = true;           // hard links: the files are under the database folder
@@ -692,8 +706,7 @@ public:
     // Until this write the ingested records are unreachable: keys carry the generation, and the
     // pointer still names the old one. A crash before it leaves the stage marker, and the next
     // start destroys the generation's range.
-    std::lock_guard years(db_.years_mutex);
-    db_.check_year_kept(target_.fiscal_year);
+    auto years = db_.lock_year_kept(target_.fiscal_year);
     auto old_generation = db_.generation(target_.generation_key, nullptr);
     rocksdb::WriteBatch b;
     std::string gen;
@@ -709,6 +722,8 @@ public:
     rocksdb::WriteOptions wo;
     wo.sync = true;
     check(db_.db->Write(wo, &b), "commit feed");
+    if (years.owns_lock())
+      years.unlock();
     done_ = true;
     remove_folder_quietly();
     if (old_generation != 0)
@@ -880,8 +895,7 @@ public:
   }
 
   void commit() override {
-    std::lock_guard years(db_.years_mutex);
-    db_.check_year_kept(target_.fiscal_year);
+    auto years = db_.lock_year_kept(target_.fiscal_year);
     std::string gen;
     keys::append_u32(gen, target_.generation);
     check(batch_.Put(db_.h(column::meta), slice(target_.generation_key), slice(gen)), "commit");
@@ -892,6 +906,8 @@ public:
     rocksdb::WriteOptions wo;
     wo.sync = true;
     check(db_.db->Write(wo, &batch_), "commit delta");
+    if (years.owns_lock())
+      years.unlock();
     batch_.Clear();
     // Physically (data-lifecycle.md): the deleted records' versions leave the files. The delta is
     // applied already; a failure here leaves them to RocksDB's own compactions.
@@ -1104,6 +1120,16 @@ std::unique_ptr<feed_stage> database::begin_feed(dataset d, std::optional<int32_
   return std::make_unique<delta_stage>(*impl_, std::move(t), *this);
 }
 
+namespace {
+
+std::string kept_from_value(int32_t fiscal_year) {
+  std::string v;
+  keys::append_u32(v, static_cast<uint32_t>(fiscal_year));
+  return v;
+}
+
+} // namespace
+
 std::string year_not_kept_message(int32_t fiscal_year, int32_t kept_from) {
   return "fiscal year " + std::to_string(fiscal_year)
          + " is no longer kept: the last rollover kept only the years from "
@@ -1114,18 +1140,24 @@ std::optional<int32_t> database::tax_kept_from() const {
   return impl_->tax_kept_from();
 }
 
+void database::keep_tax_years_from(int32_t fiscal_year) {
+  std::lock_guard years(impl_->years_mutex);
+  impl_->put_sync(column::meta, "tax_kept_from", kept_from_value(fiscal_year));
+}
+
 rollover_result database::rollover(int32_t fiscal_year, uint32_t keep_years) {
   rollover_result result;
   result.fiscal_year = fiscal_year;
-  std::lock_guard years(impl_->years_mutex);
-  std::string year, kept_from;
+  std::string year;
   keys::append_u32(year, static_cast<uint32_t>(fiscal_year));
-  keys::append_u32(kept_from,
-                   static_cast<uint32_t>(fiscal_year - static_cast<int32_t>(keep_years) + 1));
   {
+    // From this write on, a tax feed's commit refuses the years destroyed below; one committed
+    // before it is among the loaded years destroyed below.
+    std::lock_guard years(impl_->years_mutex);
     write_batch b(*this);
     b.put(column::meta, "open_year", year);
-    b.put(column::meta, "tax_kept_from", kept_from);
+    b.put(column::meta, "tax_kept_from",
+          kept_from_value(fiscal_year - static_cast<int32_t>(keep_years) + 1));
     write(b, true);
   }
   for (auto y : loaded_tax_years()) {

@@ -153,6 +153,9 @@ public:
   rollover_result rollover(int32_t fiscal_year, uint32_t keep_years);
   /// The oldest fiscal year the last rollover kept; none before the first rollover.
   std::optional<int32_t> tax_kept_from() const;
+  /// Sets that year without a rollover: at start, from the open year and the retention in force
+  /// (a database rolled over before the bound was recorded; a retention made longer).
+  void keep_tax_years_from(int32_t fiscal_year);
 
   /// Deletes, physically, the tax records of these residents in every loaded year and their manual
   /// holds (residents who left, deleted when the feed says so). `resident_macs` are code_mac()s;

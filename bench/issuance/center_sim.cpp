@@ -16,7 +16,8 @@
 //     --rates R1,R2,...   the rates phase's offered rates, requests/s
 //     --rate-seconds S    the rates phase's window at each rate (default 5)
 //     --prefault-mb M     heap faulted in before the windows, for the PDFs they keep (default:
-//                         64 KiB per request of --requests-max, at most 4 GiB; 0: none)
+//                         64 KiB per request of --requests-max, or per answer of --overload's
+//                         rounds, at most 4 GiB; 0: none)
 //     --samples-csv PFX   write every answer of the load and ceiling windows to PFX + kofu.csv
 //                         / ceiling.csv: connection, when it completed (ms into the window),
 //                         latency (ms), status; to see how latency moves over a window
@@ -701,8 +702,10 @@ void write_samples_csv(const options& o, const phase_result& res) {
   bool ok = f != nullptr && std::fwrite(text.data(), 1, text.size(), f) == text.size();
   if (f != nullptr)
     ok = std::fclose(f) == 0 && ok;
-  if (!ok)
-    throw std::runtime_error("cannot write " + path);
+  if (!ok) {
+    std::fprintf(stderr, "center_sim: --samples-csv: cannot write %s\n", path.c_str());
+    return;
+  }
   std::printf("center_sim: %s: %zu answers written to %s\n", res.name.c_str(), order.size(),
               path.c_str());
 }
@@ -1138,8 +1141,11 @@ int main(int argc, char** argv) {
                          "[--overload]\n");
     return 2;
   }
+  // The most PDFs one run keeps at once: a load window's, or the overload rounds' answers.
+  uint64_t kept_most = o.overload ? static_cast<uint64_t>(o.rounds) * o.connections
+                                  : o.requests_max;
   prefault_heap(o.prefault_mb ? *o.prefault_mb << 20
-                               : std::min(o.requests_max * prefault_bytes_per_request,
+                               : std::min(kept_most * prefault_bytes_per_request,
                                           kept_pdf_bytes_max));
   try {
     auto pop = load_population(o.residents, o.tax);

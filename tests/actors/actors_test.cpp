@@ -223,6 +223,11 @@ TEST_CASE("at start, tax years past retention that are still loaded are destroye
   CHECK(db.loaded_tax_years() == std::vector<int32_t>{2025});
   CHECK(db.open_fiscal_year() == 2025);
   CHECK(destroy_expired_years(*f.ctx).empty());
+  CHECK(db.tax_kept_from() == 2025);
+  // Retention made longer again: 2024 may be loaded again (the bound follows the config at start).
+  f.ctx->cfg.retention.fiscal_years = 2;
+  CHECK(destroy_expired_years(*f.ctx).empty());
+  CHECK(db.tax_kept_from() == 2024);
   auto r = storage::verify_chain(db, f.ctx->audit_key);
   CHECK(r.ok);
   auto entries = storage::query_audit(db, "", "", "", 10);

@@ -209,7 +209,7 @@ TEST_CASE("after a rollover a tax feed of a destroyed year is refused at its com
   late->abort();
   auto delta = db->begin_feed(dataset::tax, 2024, false, 3);
   delta->put(test::sample_tax(code_b, 2024, 8));
-  CHECK_THROWS_AS(delta->commit(), storage_error);
+  CHECK_THROWS_WITH(delta->commit(), Catch::Contains("fiscal year 2024 is no longer kept"));
   delta->abort();
   auto snap = db->take_snapshot();
   CHECK_FALSE(db->tax_year_loaded(*snap, 2024));
