@@ -373,6 +373,7 @@ session_actor::behavior_type issuance_session(session_actor::stateful_pointer<se
           start(self);
         } catch (const storage::data_key_gone&) {
           if (attempt < checks_attempts_max) {
+            self->state.ctx->metrics.add("kofu_issuance_checks_restarted_total", "", 1);
             reset_checks(self->state);
             continue;
           }
