@@ -142,6 +142,25 @@ void audit_refusal(node_context& ctx, const std::string& actor, ec code, const h
   audit_later(*ctx.system, audit_batch{{std::move(e)}, {}});
 }
 
+/// An operator action that was refused or failed after its caller was authorised (400, 404, 409,
+/// 500): admin-api.md audits every operator action. The problem's code is the outcome; its detail
+/// (never personal data) follows the method and path, a hold's code written as for a refusal.
+void audit_failed_action(node_context& ctx, const caller& who, const http_request& r,
+                         const std::string& pattern, const std::string& wildcard,
+                         const http_response& answer) {
+  auto problem = json::parse(answer.body, nullptr, false);
+  auto code = problem.is_object() ? problem.value("code", "") : "";
+  auto e = audit_event(who.name, "admin_failed",
+                       code.empty() ? std::to_string(answer.status) : code);
+  e.detail = r.method + " " + (pattern == holds_pattern ? pattern : std::string(path_of(r.target)));
+  if (pattern == holds_pattern)
+    e.subject = ctx.subject_of(wildcard);
+  if (problem.is_object() && problem.contains("detail") && problem["detail"].is_string()
+      && !problem["detail"].get_ref<const std::string&>().empty())
+    e.detail += ": " + problem["detail"].get<std::string>();
+  audit_later(*ctx.system, audit_batch{{std::move(e)}, {}});
+}
+
 void audit_action(node_context& ctx, const caller& who, const std::string& event,
                   const std::string& outcome, const std::string& detail = {}) {
   auto e = audit_event(who.name, event, outcome);
@@ -376,15 +395,15 @@ http_response rollover(node_context& ctx, const caller& who, const http_request&
     return admin_error(ec::bad_request, "fiscal_year out of range");
   auto y = static_cast<int32_t>(year);
   auto loaded = ctx.db->loaded_tax_years();
-  if (std::find(loaded.begin(), loaded.end(), y) == loaded.end()) {
-    audit_action(ctx, who, "rollover", "refused", "no tax feed loaded for " + std::to_string(y));
-    return admin_error(ec::conflict, "no tax feed is loaded for that fiscal year");
-  }
+  // A refusal is audited by serve(), as every failed operator action.
+  if (std::find(loaded.begin(), loaded.end(), y) == loaded.end())
+    return admin_error(ec::conflict,
+                       "no tax feed is loaded for fiscal year " + std::to_string(y));
   auto open = ctx.db->open_fiscal_year();
-  if (open && y < *open) {
-    audit_action(ctx, who, "rollover", "refused", "earlier than the open year");
-    return admin_error(ec::conflict, "the fiscal year is earlier than the year open now");
-  }
+  if (open && y < *open)
+    return admin_error(ec::conflict, "fiscal year " + std::to_string(y)
+                                       + " is earlier than the year open now ("
+                                       + std::to_string(*open) + ")");
   auto started = now_ms();
   auto result = ctx.db->rollover(y, ctx.cfg.retention.fiscal_years);
   auto duration = now_ms() - started;
@@ -508,6 +527,8 @@ void serve(caf::event_based_actor* self, node_context_ptr ctx, caller who, resol
   auto& c = *ctx;
   auto path = std::string(path_of(req.target));
   auto done = [=](http_response r) {
+    if (res.r->role == role_needed::operator_ && r.status >= 400)
+      audit_failed_action(*ctx, who, req, res.r->pattern, res.wildcard, r);
     reply->send(std::move(r));
     self->quit();
   };

@@ -52,10 +52,17 @@ http_server::handler center_handler(node_context_ptr ctx,
       reply.send(codec->encode_error(ec::overloaded, request_id, {}, 1));
     };
     if (issuances) {
+      // Every answer to an issuance request is counted by its code; those given here too.
+      auto count = [&](ec code) {
+        ctx->metrics.add("kofu_issuance_requests_total",
+                         "code=\"" + std::string(problem_code(code)) + "\"");
+      };
       auto decoded = codec->decode_issuance(request);
       wipe(request.body); // the resident code: decoded, it travels only in the request
-      if (auto* err = std::get_if<codec_error>(&decoded))
+      if (auto* err = std::get_if<codec_error>(&decoded)) {
+        count(err->code);
         return send_error(reply, *codec, err->code, err->request_id, err->field);
+      }
       // 503s at once, on this thread, without a hop to an actor (center-api.md: "answered at
       // once, not after a wait").
       // The render bound is looked at here too, so that a full render queue is 503 before any
@@ -67,14 +74,15 @@ http_server::handler center_handler(node_context_ptr ctx,
               || !(slot = session_slot::take(ctx))))
         no = {ec::overloaded, 1};
       if (no.code != ec::none) {
-        ctx->metrics.add("kofu_issuance_requests_total",
-                         "code=\"" + std::string(problem_code(no.code)) + "\"");
+        count(no.code);
         return void(reply.send(codec->encode_error(
           no.code, std::get<issuance_request>(decoded).request_id, {}, no.retry_after_s)));
       }
       auto target = manager(*ctx);
-      if (!target)
+      if (!target) {
+        count(ec::overloaded);
         return no_manager(std::get<issuance_request>(decoded).request_id);
+      }
       caf::anon_send(target, issue_atom::value, std::get<issuance_request>(std::move(decoded)),
                      std::make_shared<responder>(std::move(reply)), std::move(slot));
       return;

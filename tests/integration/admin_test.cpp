@@ -145,6 +145,32 @@ TEST_CASE("Admin authentication: 401 without or with an unknown token and 403 fo
   CHECK(n.outcome(c, std::string("xnever"), "printed").status == 404);
   n.admin_json("POST", "/admin/v1/service/resume", "", 204);
   CHECK(n.issue({.request_id = n.next_request_id(), .resident_code = p.code}).status == 200);
+
+  // Operator actions that fail are audited too, with the problem's code and detail; a hold's
+  // resident code only as its keyed hash.
+  CHECK(n.admin("POST", "/admin/v1/service/suspend", n.operator_token(), "{}").status == 400);
+  CHECK(n.admin("DELETE", "/admin/v1/holds/" + p.code, n.operator_token()).status == 404);
+  // Audit entries are written in the logger's next group: wait (bounded) for the last two.
+  json failed;
+  std::vector<std::string> seen;
+  for (int i = 0; i < 100 && seen.size() < 3; ++i) {
+    if (i > 0)
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    failed = n.admin_json("GET", "/admin/v1/audit?limit=10000");
+    seen.clear();
+    for (auto& e : failed.at("entries"))
+      if (e.value("event", "") == "admin_failed")
+        seen.push_back(e.value("outcome", "") + " " + e.value("detail", "") + " "
+                       + e.value("subject", ""));
+  }
+  INFO(failed.dump());
+  REQUIRE(seen.size() == 3);
+  CHECK(seen[0].starts_with("conflict POST /admin/v1/rollover: no tax feed is loaded for fiscal "
+                            "year 2026"));
+  CHECK(seen[1].starts_with("bad_request POST /admin/v1/service/suspend"));
+  CHECK(seen[2].starts_with("not_found DELETE /admin/v1/holds/*"));
+  CHECK_FALSE(seen[2].ends_with(" "));
+  CHECK(failed.dump().find(p.code) == std::string::npos);
 }
 
 TEST_CASE("A rejected feed changes nothing: wrong checksum or stale sequence", "[integration]") {

@@ -225,4 +225,15 @@ TEST_CASE("Malformed requests are answered 400/404/405/408/413/415 with the fiel
   CHECK(n.alive());
   auto ok = n.issue({.request_id = n.next_request_id(), .resident_code = p.code});
   CHECK(ok.status == 200);
+  // The refusals given before a session are counted by code as well (admin-api.md metrics).
+  CHECK(post("{", "application/json").status == 400);
+  CHECK(post(good().dump(), "text/plain").status == 415);
+  auto metrics = n.admin("GET", "/metrics", n.viewer_token()).body;
+  for (auto code : {"bad_request", "unsupported_media_type"}) {
+    auto line = std::string("kofu_issuance_requests_total{code=\"") + code + "\"} ";
+    auto at = metrics.find(line);
+    INFO(code);
+    REQUIRE(at != std::string::npos);
+    CHECK(std::stoull(metrics.substr(at + line.size())) > 0);
+  }
 }
