@@ -257,6 +257,25 @@ void add_closing(static_page& page, const layout_config& config) {
                seal_size_pt};
 }
 
+/// Full-width digits (U+FF10..U+FF19, as tax systems often write addresses: １丁目) as ASCII:
+/// certificate.md prints every digit half-width.
+std::string ascii_digits(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (i + 2 < s.size() && static_cast<unsigned char>(s[i]) == 0xEF
+        && static_cast<unsigned char>(s[i + 1]) == 0xBC
+        && static_cast<unsigned char>(s[i + 2]) >= 0x90
+        && static_cast<unsigned char>(s[i + 2]) <= 0x99) {
+      out.push_back(static_cast<char>('0' + (static_cast<unsigned char>(s[i + 2]) - 0x90)));
+      i += 2;
+      continue;
+    }
+    out.push_back(s[i]);
+  }
+  return out;
+}
+
 text_item specimen_mark() {
   constexpr double size = 150;
   constexpr double angle = 30;
@@ -268,6 +287,7 @@ text_item specimen_mark() {
   t.field = "specimen";
   t.angle_deg = angle;
   t.gray = 0.82;
+  t.extractable = false;
   return t;
 }
 
@@ -368,7 +388,7 @@ void make_person_items(const certificate_input& in, std::vector<text_item>& out)
     double bottom = person_top_pt - person_row_pt * static_cast<double>(i + 1);
     return rect_pt{box_x, bottom + 2, box_w, person_row_pt - 4};
   };
-  out.push_back(fitted(in.tax.address_jan1, "address", row_box(0), 10.5));
+  out.push_back(fitted(ascii_digits(in.tax.address_jan1), "address", row_box(0), 10.5));
   out.push_back(fitted(in.resident.name_kana, "name_kana", row_box(1), 10));
   out.push_back(fitted(in.resident.name, "name", row_box(2), 13));
   out.push_back(value(era_date(in.resident.birth_date), "birth_date", box_x,

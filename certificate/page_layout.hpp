@@ -32,6 +32,9 @@ struct text_item {
   double box_height_pt = 0;
   double angle_deg = 0;        // counter-clockwise rotation about the anchor
   double gray = 0;             // fill: 0 black .. 1 white
+  /// False for a mark that is not part of the certificate's text (見本): drawn, but marked with an
+  /// empty ActualText so that text extraction (pdftotext) does not return it.
+  bool extractable = true;
 };
 
 /// The smallest size a fitted text shrinks to; below it a certificate is not legible on paper.

@@ -1,5 +1,6 @@
 #include "certificate/typesetter.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <span>
 #include <stdexcept>
@@ -49,10 +50,40 @@ void write_hex4(pdf_writer& w, uint16_t v) {
   w.raw({buf, 4});
 }
 
-void emit_line(pdf_writer& w, std::span<const placed_glyph> glyphs, double x, double y,
-               double size, const text_item& item) {
+bool is_blank(const cluster& c) {
+  return c.base == U'\u3000' || c.base == U' ';
+}
+
+void write_utf16(pdf_writer& w, char32_t cp) {
+  if (cp < 0x10000) {
+    write_hex4(w, static_cast<uint16_t>(cp));
+    return;
+  }
+  cp -= 0x10000;
+  write_hex4(w, static_cast<uint16_t>(0xD800 + (cp >> 10)));
+  write_hex4(w, static_cast<uint16_t>(0xDC00 + (cp & 0x3FF)));
+}
+
+/// One line of glyphs; `clusters` are the characters they draw, one per glyph. A line with a
+/// blank in it is marked with its text as ActualText: poppler (pdftotext) turns a drawn U+3000 or
+/// space into a gap between words, and on a wide gap splits the line (氏名 "髙橋　美香" came out as
+/// "髙橋" and "美香" apart), so the certificate's strings would not be extracted as printed.
+void emit_line(pdf_writer& w, std::span<const placed_glyph> glyphs,
+               std::span<const cluster> clusters, double x, double y, double size,
+               const text_item& item) {
   if (glyphs.empty())
     return;
+  bool marked = !item.extractable || std::any_of(clusters.begin(), clusters.end(), is_blank);
+  if (marked) {
+    w.raw("/Span<</ActualText<FEFF");
+    if (item.extractable)
+      for (const auto& c : clusters) {
+        write_utf16(w, c.base);
+        if (c.selector != 0)
+          write_utf16(w, c.selector);
+      }
+    w.raw(">>>BDC ");
+  }
   if (item.gray != 0) {
     w.raw("q ");
     w.hundredths(to_hundredths(item.gray));
@@ -91,22 +122,25 @@ void emit_line(pdf_writer& w, std::span<const placed_glyph> glyphs, double x, do
     write_hex4(w, g.cid);
   }
   w.raw(">Tj ET");
-  w.raw(item.gray != 0 ? " Q\n" : "\n");
+  if (item.gray != 0)
+    w.raw(" Q");
+  w.raw(marked ? " EMC\n" : "\n");
 }
 
 void typeset_single(const text_item& item, std::span<const placed_glyph> glyphs,
-                    pdf_writer& content) {
+                    std::span<const cluster> clusters, pdf_writer& content) {
   double width = static_cast<double>(width_1000(glyphs)) * item.size_pt / 1000;
   double x = item.x_pt;
   if (item.align == text_align::right)
     x -= width;
   else if (item.align == text_align::center)
     x -= width / 2;
-  emit_line(content, glyphs, x, item.y_pt, item.size_pt, item);
+  emit_line(content, glyphs, clusters, x, item.y_pt, item.size_pt, item);
 }
 
 void typeset_fitted(const text_item& item, std::span<const placed_glyph> glyphs,
-                    std::vector<size_t>& ends, pdf_writer& content) {
+                    std::span<const cluster> clusters, std::vector<size_t>& ends,
+                    pdf_writer& content) {
   for (double size = item.size_pt; size >= fit_size_min_pt; size -= fit_step_pt) {
     auto lines_max = static_cast<size_t>(item.box_height_pt / (size * line_spacing_em));
     if (!wrap(glyphs, item.box_width_pt * 1000 / size, std::max<size_t>(lines_max, 1), ends))
@@ -116,7 +150,8 @@ void typeset_fitted(const text_item& item, std::span<const placed_glyph> glyphs,
     double y = top - size * (line_spacing_em - 1) / 2 - size * ascent_em;
     size_t begin = 0;
     for (size_t end : ends) {
-      emit_line(content, glyphs.subspan(begin, end - begin), item.x_pt, y, size, item);
+      emit_line(content, glyphs.subspan(begin, end - begin),
+                clusters.subspan(begin, end - begin), item.x_pt, y, size, item);
       y -= size * line_spacing_em;
       begin = end;
     }
@@ -136,9 +171,9 @@ void typeset(const text_item& item, glyph_source& source, typeset_scratch& scrat
   for (const auto& c : scratch.clusters)
     scratch.glyphs.push_back(source.resolve(c, item.field));
   if (item.box_width_pt > 0)
-    typeset_fitted(item, scratch.glyphs, scratch.line_ends, content);
+    typeset_fitted(item, scratch.glyphs, scratch.clusters, scratch.line_ends, content);
   else
-    typeset_single(item, scratch.glyphs, content);
+    typeset_single(item, scratch.glyphs, scratch.clusters, content);
 }
 
 } // namespace kofu::certificate

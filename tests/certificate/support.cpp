@@ -1,5 +1,6 @@
 #include "support.hpp"
 
+#include <algorithm>
 #include <array>
 #include <cstdlib>
 #include <cstdio>
@@ -85,6 +86,24 @@ std::string pdf_text(const std::vector<uint8_t>& pdf, bool layout) {
   std::string path = temp_path("text-" + std::to_string(++counter) + ".pdf");
   write_file(path, pdf);
   return run(std::string{"pdftotext -enc UTF-8 "} + (layout ? "-layout " : "") + path + " -");
+}
+
+size_t specimen_gray_pixels(const std::vector<uint8_t>& pdf) {
+  static int counter = 0;
+  std::string path = temp_path("pixels-" + std::to_string(++counter) + ".pdf");
+  write_file(path, pdf);
+  auto pgm = run("pdftoppm -gray -r 18 -aa no -aaVector no -f 1 -l 1 " + path);
+  // "P5\n<w> <h>\n255\n" then one byte per pixel.
+  size_t at = 0;
+  for (int lines = 0; lines < 3; ++lines) {
+    at = pgm.find('\n', at);
+    if (at == std::string::npos)
+      throw std::runtime_error("pdftoppm gave no image for " + path);
+    ++at;
+  }
+  constexpr unsigned char mark_gray = 209; // 0.82 * 255
+  return static_cast<size_t>(std::count(pgm.begin() + static_cast<std::ptrdiff_t>(at), pgm.end(),
+                                        static_cast<char>(mark_gray)));
 }
 
 certificate_input full_input() {

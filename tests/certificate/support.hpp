@@ -27,6 +27,9 @@ std::string run(const std::string& command);
 
 /// pdftotext of a PDF, UTF-8.
 std::string pdf_text(const std::vector<uint8_t>& pdf, bool layout);
+/// Pixels of page 1 drawn in the specimen mark's gray (0.82), rendered by pdftoppm at 18 dpi
+/// without anti-aliasing (text and lines are then pure black or white).
+size_t specimen_gray_pixels(const std::vector<uint8_t>& pdf);
 
 /// A certificate with every field set, to exercise the page.
 certificate_input full_input();
