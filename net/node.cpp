@@ -226,6 +226,12 @@ void node::stop() {
     d.system->await_all_actors_done();
     d.ctx->system = nullptr;
     d.system.reset();
+    // No session is left to take a number: the day's unused reservation goes back.
+    try {
+      d.ctx->certificate_numbers.release_unused();
+    } catch (const std::exception& e) {
+      log_event("warn", "certificate_numbers_not_released", e.what());
+    }
   }
   d.center.reset();
   d.admin.reset();

@@ -187,4 +187,14 @@ std::string certificate_sequence::next(const civil_date& day) {
   return buf;
 }
 
+void certificate_sequence::release_unused() {
+  std::lock_guard guard(mutex_);
+  if (day_ == 0 || reserved_ < next_)
+    return;
+  std::string v;
+  keys::append_u32(v, next_ - 1);
+  db_.put(column::meta, keys::certificate_day(day_), v, true);
+  reserved_ = next_ - 1;
+}
+
 } // namespace kofu::storage

@@ -66,6 +66,10 @@ public:
   }
   /// The next number of `day`; throws storage_error past 999,999 in a day.
   std::string next(const civil_date& day);
+  /// At a clean stop, once no session can take a number any more: the day's reservation goes back
+  /// to the last number handed out, so the sequence continues after a restart without a gap. After
+  /// a crash the rest of the block stays skipped (numbers are never reused either way).
+  void release_unused();
 
 private:
   static constexpr uint32_t reserve_block = 256;
