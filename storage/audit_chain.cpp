@@ -205,14 +205,20 @@ std::vector<audit_entry> query_audit(const database& db, const std::string& from
                                      const std::string& to_time, const std::string& request_id,
                                      size_t limit) {
   std::vector<audit_entry> out;
-  db.scan(column::audit, keys::id(0), {}, [&](std::string_view, std::string_view value) {
+  // An entry's time is taken when its event happens and its seq when its group is appended, so
+  // near `to` the times may be a moment out of order: the scan goes on a bounded way past the
+  // first entry at or after `to`. It starts at the chain's head (entries before it are cut).
+  constexpr uint64_t past_to_max = 10'000;
+  uint64_t past_to = 0;
+  db.scan(column::audit, keys::id(load_audit_state(db).first_seq), {},
+          [&](std::string_view, std::string_view value) {
     auto e = audit_entry_from_json(value);
     if (!e)
       return true;
+    if (!to_time.empty() && e->time >= to_time)
+      return ++past_to < past_to_max;
     if (!from_time.empty() && e->time < from_time)
       return true;
-    if (!to_time.empty() && e->time >= to_time)
-      return false;
     if (!request_id.empty() && e->request_id != request_id)
       return true;
     out.push_back(std::move(*e));

@@ -111,6 +111,27 @@ TEST_CASE("cutting the head keeps the rest verifiable") {
   CHECK(verify_chain(*f.db, f.audit_key).entries == 3);
 }
 
+TEST_CASE("an audit query starts at the head and finds an entry a moment out of order near to") {
+  chain_fixture f;
+  f.append(2, "2020-01-01T00:00:00.000+09:00");
+  f.append(1, "2026-11-28T10:00:00.500+09:00");
+  // Appended later but stamped earlier (its event came before the group that holds it).
+  f.append(1, "2026-11-28T10:00:00.400+09:00");
+  // Entries left before the head, as a crash in the middle of a cut leaves them (the head moves
+  // first, then the entries go): cut, then put the two cut entries back.
+  auto first = f.raw(1), second = f.raw(2);
+  auto state = load_audit_state(*f.db);
+  REQUIRE(cut_audit_head(*f.db, state, "2021-01-01T00:00:00.000+09:00") == 2);
+  f.overwrite(1, first);
+  f.overwrite(2, second);
+  auto all = query_audit(*f.db, "", "", "", 100);
+  REQUIRE(all.size() == 2);
+  CHECK(all[0].seq == 3);
+  auto before = query_audit(*f.db, "", "2026-11-28T10:00:00.450+09:00", "", 100);
+  REQUIRE(before.size() == 1);
+  CHECK(before[0].seq == 4);
+}
+
 TEST_CASE("certificate numbers are daily, sequential and never reused across a restart") {
   test::temp_dir dir;
   auto master = key256::random();
