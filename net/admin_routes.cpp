@@ -215,6 +215,7 @@ struct resolved {
   const route* r = nullptr;
   bool path_known = false;
   std::string wildcard;
+  std::string allowed; // the path's methods, for a 405's Allow header ("GET, POST")
 };
 
 resolved resolve(const http_request& req) {
@@ -225,6 +226,8 @@ resolved resolve(const http_request& req) {
     if (!matches(r.pattern, path, w))
       continue;
     out.path_known = true;
+    if (out.allowed.find(r.method) == std::string::npos)
+      out.allowed += (out.allowed.empty() ? "" : ", ") + r.method;
     if (r.method == req.method) {
       out.r = &r;
       out.wildcard = w;
@@ -665,6 +668,8 @@ http_server::handler admin_handler(node_context_ptr ctx) {
     auto res = resolve(req);
     if (!res.r) {
       auto r = admin_error(res.path_known ? ec::method_not_allowed : ec::not_found);
+      if (res.path_known)
+        r.headers.push_back({"Allow", res.allowed});
       return void(reply.send(std::move(r)));
     }
     if (res.r->pattern == "/healthz")

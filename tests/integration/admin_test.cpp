@@ -93,6 +93,14 @@ TEST_CASE("Admin authentication: 401 without or with an unknown token and 403 fo
   // codes only as keyed hashes).
   CHECK(audit.dump().find("12345678901") == std::string::npos);
 
+  // A known path with another method is 405 with the path's methods in Allow (RFC 9110).
+  auto wrong = n.admin("DELETE", "/admin/v1/status", n.operator_token());
+  CHECK(wrong.status == 405);
+  CHECK(std::string(wrong.header("Allow").value_or("")) == "GET");
+  auto holds = n.admin("GET", "/admin/v1/holds/12345678901", n.operator_token());
+  CHECK(holds.status == 405);
+  CHECK(std::string(holds.header("Allow").value_or("")) == "PUT, DELETE");
+
   // No token needed for health.
   auto h = n.admin("GET", "/healthz", "");
   CHECK(h.status == 200);
