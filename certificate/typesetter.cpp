@@ -141,21 +141,26 @@ void typeset_single(const text_item& item, std::span<const placed_glyph> glyphs,
 void typeset_fitted(const text_item& item, std::span<const placed_glyph> glyphs,
                     std::span<const cluster> clusters, std::vector<size_t>& ends,
                     pdf_writer& content) {
-  for (double size = item.size_pt; size >= fit_size_min_pt; size -= fit_step_pt) {
-    auto lines_max = static_cast<size_t>(item.box_height_pt / (size * line_spacing_em));
-    if (!wrap(glyphs, item.box_width_pt * 1000 / size, std::max<size_t>(lines_max, 1), ends))
-      continue;
-    double block = static_cast<double>(ends.size()) * size * line_spacing_em;
-    double top = item.y_pt + item.box_height_pt / 2 + block / 2;
-    double y = top - size * (line_spacing_em - 1) / 2 - size * ascent_em;
-    size_t begin = 0;
-    for (size_t end : ends) {
-      emit_line(content, glyphs.subspan(begin, end - begin),
-                clusters.subspan(begin, end - begin), item.x_pt, y, size, item);
-      y -= size * line_spacing_em;
-      begin = end;
+  // Shrunk first, on one line, down to the smallest size; only then wrapped: a value kept on one
+  // line is read, and extracted by pdftotext, as one string.
+  for (int pass = 0; pass < 2; ++pass) {
+    for (double size = item.size_pt; size >= fit_size_min_pt; size -= fit_step_pt) {
+      auto fits = static_cast<size_t>(item.box_height_pt / (size * line_spacing_em));
+      auto lines_max = pass == 0 ? size_t{1} : fits;
+      if (!wrap(glyphs, item.box_width_pt * 1000 / size, std::max<size_t>(lines_max, 1), ends))
+        continue;
+      double block = static_cast<double>(ends.size()) * size * line_spacing_em;
+      double top = item.y_pt + item.box_height_pt / 2 + block / 2;
+      double y = top - size * (line_spacing_em - 1) / 2 - size * ascent_em;
+      size_t begin = 0;
+      for (size_t end : ends) {
+        emit_line(content, glyphs.subspan(begin, end - begin),
+                  clusters.subspan(begin, end - begin), item.x_pt, y, size, item);
+        y -= size * line_spacing_em;
+        begin = end;
+      }
+      return;
     }
-    return;
   }
   throw std::length_error(std::string{item.field} + ": too long to fit its box");
 }

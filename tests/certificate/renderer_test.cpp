@@ -345,6 +345,18 @@ TEST_CASE("render: a string with a blank in it comes out of pdftotext as printed
   }
 }
 
+TEST_CASE("render: a long address shrinks onto one line before it wraps", "[certificate]") {
+  auto in = full_input();
+  in.tax.address_jan1.clear();
+  for (int i = 0; i < 15; ++i)
+    in.tax.address_jan1 += "見本町丁"; // 60 characters: one line at a small size
+  auto pdf = renderer{shared_fonts()}.render(in);
+  for (bool layout : {false, true}) {
+    INFO("layout " << layout);
+    CHECK(pdf_text(pdf, layout).find(in.tax.address_jan1) != std::string::npos);
+  }
+}
+
 TEST_CASE("render: full-width digits of an address are printed half-width", "[certificate]") {
   auto in = full_input();
   in.tax.address_jan1 = "大阪府吹田市見本町１丁目２３番４５号";
