@@ -1,5 +1,6 @@
 #include "net/admin_routes.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <filesystem>
 
@@ -343,7 +344,14 @@ std::optional<std::string> reason_of(const http_request& req) {
   if (!j)
     return std::nullopt;
   auto i = j->find("reason");
-  if (i == j->end() || !i->is_string() || i->get_ref<const std::string&>().size() > reason_chars_max)
+  if (i == j->end() || !i->is_string())
+    return std::nullopt;
+  // Characters, not bytes: a Japanese reason takes 3 bytes a character. (nlohmann has checked
+  // the UTF-8: every character starts with exactly one byte that is not a continuation byte.)
+  auto& text = i->get_ref<const std::string&>();
+  auto chars = std::count_if(text.begin(), text.end(),
+                             [](char c) { return (static_cast<unsigned char>(c) & 0xC0) != 0x80; });
+  if (static_cast<size_t>(chars) > reason_chars_max)
     return std::nullopt;
   return i->get<std::string>();
 }

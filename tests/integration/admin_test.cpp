@@ -154,6 +154,17 @@ TEST_CASE("Admin authentication: 401 without or with an unknown token and 403 fo
   n.admin_json("POST", "/admin/v1/service/resume", "", 204);
   CHECK(n.issue({.request_id = n.next_request_id(), .resident_code = p.code}).status == 200);
 
+  // A reason is limited in characters (512), not bytes: 512 kanji pass, 513 do not.
+  std::string kanji;
+  for (int i = 0; i < 512; ++i)
+    kanji += "保";
+  n.admin_json("POST", "/admin/v1/service/suspend", R"({"reason": ")" + kanji + R"("})", 204);
+  n.admin_json("POST", "/admin/v1/service/resume", "", 204);
+  CHECK(n.admin("POST", "/admin/v1/service/suspend", n.operator_token(),
+                R"({"reason": ")" + kanji + R"(保"})")
+          .status
+        == 400);
+
   // Operator actions that fail are audited too, with the problem's code and detail; a hold's
   // resident code only as its keyed hash.
   CHECK(n.admin("POST", "/admin/v1/service/suspend", n.operator_token(), "{}").status == 400);
@@ -161,7 +172,7 @@ TEST_CASE("Admin authentication: 401 without or with an unknown token and 403 fo
   // Audit entries are written in the logger's next group: wait (bounded) for the last two.
   json failed;
   std::vector<std::string> seen;
-  for (int i = 0; i < 100 && seen.size() < 3; ++i) {
+  for (int i = 0; i < 100 && seen.size() < 4; ++i) {
     if (i > 0)
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
     failed = n.admin_json("GET", "/admin/v1/audit?limit=10000");
@@ -172,12 +183,13 @@ TEST_CASE("Admin authentication: 401 without or with an unknown token and 403 fo
                        + e.value("subject", ""));
   }
   INFO(failed.dump());
-  REQUIRE(seen.size() == 3);
+  REQUIRE(seen.size() == 4);
   CHECK(seen[0].starts_with("conflict POST /admin/v1/rollover: no tax feed is loaded for fiscal "
                             "year 2026"));
-  CHECK(seen[1].starts_with("bad_request POST /admin/v1/service/suspend"));
-  CHECK(seen[2].starts_with("not_found DELETE /admin/v1/holds/*"));
-  CHECK_FALSE(seen[2].ends_with(" "));
+  CHECK(seen[1].starts_with("bad_request POST /admin/v1/service/suspend")); // 513 characters
+  CHECK(seen[2].starts_with("bad_request POST /admin/v1/service/suspend"));
+  CHECK(seen[3].starts_with("not_found DELETE /admin/v1/holds/*"));
+  CHECK_FALSE(seen[3].ends_with(" "));
   CHECK(failed.dump().find(p.code) == std::string::npos);
 }
 
