@@ -425,11 +425,13 @@ http_response rollover(node_context& ctx, const caller& who, const http_request&
     detail += "; destroyed " + std::to_string(year_destroyed) + ": " + std::to_string(n)
               + " records";
   }
+  // Everything the answer needs is read before the action is audited as done.
+  auto answer = json_response(200, {{"fiscal_year", y},
+                                    {"open_years", open_years(ctx)},
+                                    {"destroyed", destroyed},
+                                    {"duration_ms", duration}});
   audit_action(ctx, who, "rollover", "ok", detail);
-  return json_response(200, {{"fiscal_year", y},
-                             {"open_years", open_years(ctx)},
-                             {"destroyed", destroyed},
-                             {"duration_ms", duration}});
+  return answer;
 }
 
 http_response suspend(node_context& ctx, const caller& who, const http_request& req) {
@@ -661,8 +663,11 @@ http_server::route_policy admin_policy(node_context_ptr ctx) {
       return body_policy::reject(std::move(refusal));
     auto id = ctx->feeds.create("upload", who->name);
     auto ingestor = caf::actor_cast<feed_actor>(ctx->system->registry().get(feeds_name::value));
-    if (!ingestor)
-      return body_policy::reject(admin_error(ec::internal_error, "feed ingestion is not running"));
+    if (!ingestor) {
+      auto failed = admin_error(ec::internal_error, "feed ingestion is not running");
+      audit_failed_action(*ctx, *who, head, res.r->pattern, res.wildcard, failed);
+      return body_policy::reject(std::move(failed));
+    }
     caf::anon_send(ingestor, ingest_atom::value, feed_job{id, {}, who->name});
     audit_action(*ctx, *who, "feed_submitted", "ok", "feed " + std::to_string(id) + " upload");
     // The handler learns the id through the request's route context.

@@ -130,6 +130,7 @@ node::node(config::node_config cfg) : impl_(std::make_unique<impl>()) {
   // Every series exists from the start, at zero, so that a scrape never misses one.
   ctx.metrics.add("kofu_issuance_requests_total", "code=\"ok\"", 0);
   ctx.metrics.add("kofu_audit_entries_total", "", 0);
+  ctx.metrics.add("kofu_issuance_checks_restarted_total", "", 0);
   for (auto actor : {"audit_logger", "render_pool", "render_worker", "issuance_manager",
                      "feed_ingestor", "deletion_timer"})
     ctx.metrics.add("kofu_actor_restarts_total", "actor=\"" + std::string(actor) + "\"", 0);

@@ -172,7 +172,7 @@ TEST_CASE("Admin authentication: 401 without or with an unknown token and 403 fo
   // Audit entries are written in the logger's next group: wait (bounded) for the last two.
   json failed;
   std::vector<std::string> seen;
-  for (int i = 0; i < 100 && seen.size() < 4; ++i) {
+  for (int i = 0; i < 500 && seen.size() < 4; ++i) {
     if (i > 0)
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
     failed = n.admin_json("GET", "/admin/v1/audit?limit=10000");
