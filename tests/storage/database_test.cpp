@@ -36,6 +36,17 @@ void load_tax(database& db, int32_t year, uint64_t sequence, const std::vector<s
   t->commit();
 }
 
+/// Every key of a fiscal year's tax records still in the store, whatever its generation.
+uint64_t stored_tax_keys(const database& db, int32_t year) {
+  uint64_t n = 0;
+  db.scan(column::tax, keys::tax_year_prefix(year), keys::prefix_end(keys::tax_year_prefix(year)),
+          [&](std::string_view, std::string_view) {
+            ++n;
+            return true;
+          });
+  return n;
+}
+
 /// Every byte of every file under `root` (SST, WAL, MANIFEST, logs) searched for `needle`.
 bool any_file_contains(const std::filesystem::path& root, const std::string& needle) {
   for (auto& entry : std::filesystem::recursive_directory_iterator(root)) {
@@ -185,13 +196,7 @@ TEST_CASE("rollover opens a year and destroys the years beyond retention") {
   CHECK_FALSE(db->tax(*snap, 2024, code_a).has_value());
   CHECK(db->tax(*snap, 2025, code_a)->amount(tax_amount::salary_revenue) == 3025);
   CHECK_FALSE(db->get(column::meta, keys::data_key_tax(2024, 1)).has_value());
-  uint64_t left = 0;
-  db->scan(column::tax, keys::tax_year_prefix(2024), keys::prefix_end(keys::tax_year_prefix(2024)),
-           [&](std::string_view, std::string_view) {
-             ++left;
-             return true;
-           });
-  CHECK(left == 0);
+  CHECK(stored_tax_keys(*db, 2024) == 0);
 }
 
 TEST_CASE("after a rollover a tax feed of a destroyed year is refused at its commit") {
@@ -214,13 +219,7 @@ TEST_CASE("after a rollover a tax feed of a destroyed year is refused at its com
   auto snap = db->take_snapshot();
   CHECK_FALSE(db->tax_year_loaded(*snap, 2024));
   CHECK_FALSE(db->tax(*snap, 2024, code_b).has_value());
-  uint64_t left = 0;
-  db->scan(column::tax, keys::tax_year_prefix(2024), keys::prefix_end(keys::tax_year_prefix(2024)),
-           [&](std::string_view, std::string_view) {
-             ++left;
-             return true;
-           });
-  CHECK(left == 0);
+  CHECK(stored_tax_keys(*db, 2024) == 0);
   // The kept year and a later one still load.
   load_tax(*db, 2025, 2, {code_a, code_b});
   load_tax(*db, 2026, 1, {code_a});
@@ -292,13 +291,7 @@ TEST_CASE("a rollover interrupted after its crypto-erase is finished at the next
   }
   auto db = open_db(dir, master);
   CHECK(db->loaded_tax_years().empty());
-  uint64_t left = 0;
-  db->scan(column::tax, keys::tax_year_prefix(2024), keys::prefix_end(keys::tax_year_prefix(2024)),
-           [&](std::string_view, std::string_view) {
-             ++left;
-             return true;
-           });
-  CHECK(left == 0);
+  CHECK(stored_tax_keys(*db, 2024) == 0);
 }
 
 TEST_CASE("a wrong master key is refused at open") {
