@@ -8,6 +8,9 @@ namespace {
 
 /// Progress is published every this many records.
 constexpr uint64_t progress_every_records = 10'000;
+/// Departed residents one feed may report for deletion (32 bytes each: 128 MiB at most), four
+/// times a city of a million residents; past it the feed is rejected, nothing applied.
+constexpr size_t departed_max = 4'000'000;
 
 std::string kind_name(feed::feed_kind k) {
   return k == feed::feed_kind::residents ? "residents" : "tax";
@@ -88,8 +91,14 @@ void feed_load::on_resident(feed::record_op op, resident_record&& r) {
       // A full feed simply leaves them out of the new generation; a delta deletes them.
       if (parser_.header()->mode == feed::feed_mode::delta)
         stage_->remove(r.resident_code);
-      if (departed)
+      if (departed && departed_.size() < departed_max) {
         departed_.push_back(ctx_.db->code_mac(r.resident_code));
+      } else if (departed && !too_many_departed_) {
+        too_many_departed_ = true;
+        parser_.add_error({parser_.records_seen() + 2, "status",
+                           "more than " + std::to_string(departed_max)
+                             + " residents who left in one feed"});
+      }
     } else {
       stage_->put(r);
     }

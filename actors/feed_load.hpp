@@ -43,6 +43,7 @@ private:
   /// Residents that left, past retention, as keyed hashes (32 bytes each, no resident code kept):
   /// their tax records and manual holds go when the feed is applied.
   std::vector<storage::digest256> departed_;
+  bool too_many_departed_ = false; // past the bound: the feed is rejected (error given once)
   civil_date today_;
   uint64_t last_progress_ = 0;
   bool done_ = false;
