@@ -19,7 +19,12 @@ def main():
         sys.exit(__doc__)
     bucket_ms = float(sys.argv[2]) if len(sys.argv) == 3 else 250.0
     with open(sys.argv[1], newline="") as f:
-        records = list(csv.DictReader(f))
+        reader = csv.DictReader(f)
+        missing = {"done_ms", "latency_ms", "status"} - set(reader.fieldnames or [])
+        if missing:
+            sys.exit("%s: not a center_sim --samples-csv file (no column %s)"
+                     % (sys.argv[1], ", ".join(sorted(missing))))
+        records = list(reader)
     if not records:
         sys.exit("no answers in " + sys.argv[1])
     statuses = {}
