@@ -205,6 +205,18 @@ struct database::impl {
     co.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForce;
     rocksdb::Slice b = slice(from), e = slice(to);
     check(db->CompactRange(co, h(c), &b, e.empty() ? nullptr : &e), "compact range");
+    release_logs();
+  }
+
+  /// A deleted record's version may still sit in a write-ahead log file: one is removed only when
+  /// every column family's data in it has been flushed, and the audit log's and the metadata's
+  /// rarely fill a memtable. Flushing them all lets RocksDB delete those files (not archived:
+  /// WAL_ttl_seconds and WAL_size_limit_MB are 0, and no log file is recycled).
+  void release_logs() {
+    rocksdb::FlushOptions fo;
+    fo.wait = true;
+    fo.allow_write_stall = true;
+    check(db->Flush(fo, handles), "flush");
   }
 
   /// The same over the span of `deleted` keys (one compaction, as narrow as they lie: a few keys
@@ -385,6 +397,7 @@ struct stage_target {
   std::string generation_key;
   std::string sequence_key;
   uint64_t sequence = 0;
+  bool new_generation = false; // the set is empty: this feed starts its generation
 
   std::string record_key(const digest256& mac) const {
     return set == dataset::residents ? keys::resident(generation, mac)
@@ -896,9 +909,14 @@ public:
 
   void commit() override {
     auto years = db_.lock_year_kept(target_.fiscal_year);
-    std::string gen;
-    keys::append_u32(gen, target_.generation);
-    check(batch_.Put(db_.h(column::meta), slice(target_.generation_key), slice(gen)), "commit");
+    // Deletions onto an empty set change nothing (feeds.md): the set, a tax year among them,
+    // stays unloaded, and only the feed's sequence is recorded.
+    bool empty = target_.new_generation && puts_ == 0;
+    if (!empty) {
+      std::string gen;
+      keys::append_u32(gen, target_.generation);
+      check(batch_.Put(db_.h(column::meta), slice(target_.generation_key), slice(gen)), "commit");
+    }
     check(batch_.Put(db_.h(column::meta), slice(target_.sequence_key),
                      slice(encode_u64(target_.sequence))),
           "commit");
@@ -909,6 +927,11 @@ public:
     if (years.owns_lock())
       years.unlock();
     batch_.Clear();
+    if (empty) {
+      db_.destroy_data_key(target_.data_key_name); // made for the generation that was not begun
+      removed_.clear();
+      return;
+    }
     // Physically (data-lifecycle.md): the deleted records' versions leave the files. The delta is
     // applied already; a failure here leaves them to RocksDB's own compactions.
     try {
@@ -929,6 +952,7 @@ private:
     auto key = target_.record_key(owner_.code_mac(code));
     auto sealed = sealer_.seal(key, plain);
     check(batch_.Put(db_.h(target_.family()), slice(key), slice(sealed)), "stage");
+    ++puts_;
     check_bound();
   }
 
@@ -941,6 +965,7 @@ private:
 
   sealer sealer_; // the generation's key, reused by every delta: a fresh nonce prefix per feed
   std::vector<std::string> removed_; // keys deleted by this delta
+  uint64_t puts_ = 0;                // records inserted or replaced
   rocksdb::WriteBatch batch_;
 };
 
@@ -1113,6 +1138,7 @@ std::unique_ptr<feed_stage> database::begin_feed(dataset d, std::optional<int32_
   auto current = impl_->generation(t.generation_key, nullptr);
   // A delta onto an empty set starts generation 1; a full feed always takes the next one.
   t.generation = full || current == 0 ? current + 1 : current;
+  t.new_generation = full || current == 0;
   t.data_key_name = d == dataset::residents ? keys::data_key_residents(t.generation)
                                             : keys::data_key_tax(*fiscal_year, t.generation);
   if (full)
@@ -1280,6 +1306,7 @@ bool database::lift_hold(std::string_view code) {
   if (!impl_->get(column::holds, key, nullptr))
     return false;
   del(column::holds, key, true);
+  impl_->compact_keys(column::holds, {key}); // physically, as every deletion
   return true;
 }
 

@@ -443,3 +443,69 @@ TEST_CASE("session records skip the WAL but survive a clean close until deleted"
   auto db = open_db(dir, master);
   CHECK_FALSE(db->get(column::sessions, "s1").has_value());
 }
+
+TEST_CASE("a delta of deletions only onto an unloaded set loads nothing") {
+  test::temp_dir dir;
+  auto db = open_db(dir, key256::random());
+  load_tax(*db, 2025, 1, {code_a});
+  {
+    auto d = db->begin_feed(dataset::tax, 2030, false, 1);
+    d->remove(code_a);
+    d->commit();
+  }
+  // "A D for a code that is not stored changes nothing": the year is not loaded (a rollover
+  // refuses it), and only the feed's sequence stands.
+  CHECK(db->loaded_tax_years() == std::vector<int32_t>{2025});
+  CHECK(db->last_sequence(dataset::tax, 2030) == 1);
+  CHECK_THROWS_AS(db->begin_feed(dataset::tax, 2030, false, 1), storage_error);
+  // A delta that inserts loads the year.
+  {
+    auto d = db->begin_feed(dataset::tax, 2030, false, 2);
+    d->put(test::sample_tax(code_b, 2030, 7));
+    d->remove(code_a);
+    d->commit();
+  }
+  CHECK(db->loaded_tax_years() == std::vector<int32_t>{2025, 2030});
+  CHECK(db->tax(*db->take_snapshot(), 2030, code_b).has_value());
+}
+
+TEST_CASE("a record one delta wrote and another deleted leaves the write-ahead log as well") {
+  test::temp_dir dir;
+  auto db = open_db(dir, key256::random());
+  load_residents(*db, 1, {test::sample_resident(code_b, "乙")});
+  {
+    auto d = db->begin_feed(dataset::residents, std::nullopt, false, 2);
+    d->put(test::sample_resident(code_a, "甲"));
+    d->commit();
+  }
+  db->set_hold(code_b, "a manual hold");
+  std::vector<std::string> sealed;
+  for (auto c : {column::residents, column::holds})
+    db->scan(c, "", {}, [&](std::string_view, std::string_view v) {
+      sealed.emplace_back(v);
+      return true;
+    });
+  REQUIRE(sealed.size() == 3);
+  // The delta's record and the hold were written through the write-ahead log.
+  for (auto& v : sealed)
+    REQUIRE(any_file_contains(dir.str() + "/db", v));
+  {
+    auto d = db->begin_feed(dataset::residents, std::nullopt, false, 3);
+    d->remove(code_a);
+    d->commit();
+  }
+  REQUIRE(db->lift_hold(code_b));
+  auto kept = db->resident(*db->take_snapshot(), code_b);
+  REQUIRE(kept.has_value());
+  std::string kept_value;
+  db->scan(column::residents, "", {}, [&](std::string_view, std::string_view v) {
+    kept_value = v;
+    return true;
+  });
+  for (auto& v : sealed) {
+    if (v == kept_value)
+      continue;
+    CHECK_FALSE(any_file_contains(dir.str() + "/db", v));
+  }
+  CHECK(any_file_contains(dir.str() + "/db", kept_value));
+}
