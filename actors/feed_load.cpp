@@ -141,7 +141,7 @@ bool feed_load::finish() {
   try {
     stage_->commit();
   } catch (const std::exception& e) {
-    reject({{0, "", std::string("storage failed while applying: ") + e.what()}});
+    reject({{1, "", std::string("storage failed while applying: ") + e.what()}});
     return false;
   }
   // Tax records and manual holds of residents who left go with them (data-lifecycle.md). A
@@ -174,7 +174,8 @@ bool feed_load::finish() {
 }
 
 void feed_load::abort(const std::string& why) {
-  reject({{0, "", why}});
+  // The line it stopped at (feeds.md: every error names its line).
+  reject({{parser_.line(), "", why}});
 }
 
 void feed_load::reject(std::vector<feed_status_error> extra) {

@@ -110,7 +110,7 @@ std::vector<uint64_t> feed_registry::close_interrupted() {
     auto copy = s;
     copy.state = "rejected";
     copy.finished_at = format_jst(now_ms());
-    copy.errors.push_back({0, "", "interrupted: the node stopped before the feed was applied; "
+    copy.errors.push_back({1, "", "interrupted: the node stopped before the feed was applied; "
                                   "nothing of it was applied, deliver it again"});
     ++copy.errors_total;
     store(copy);

@@ -11,6 +11,11 @@ namespace {
 
 constexpr std::string_view header_prefix = "#KOFU-FEED";
 constexpr std::string_view trailer_prefix = "#END";
+
+/// The trailer line: it starts "#END" (a record may start with '#', say an address).
+bool is_trailer(std::string_view line) {
+  return line.starts_with(trailer_prefix);
+}
 constexpr std::string_view utf8_bom = "\xEF\xBB\xBF";
 constexpr size_t sha256_hex_chars = 64;
 constexpr int64_t seconds_per_day = 86'400;
@@ -152,10 +157,12 @@ text_check check_text(std::string_view v, size_t chars_max, text_rule rule) {
   for (size_t i = 0; i < v.size();) {
     const char32_t c = next_code_point(v, i);
     ++position;
-    if (is_variation_selector(c)) {
+    if (is_variation_selector(c) || is_standard_variation_selector(c)) {
       if (rule == text_rule::kana)
         return {text_problem::not_kana, position};
-      if (!is_kanji(previous))
+      bool after_selector = is_variation_selector(previous)
+                            || is_standard_variation_selector(previous);
+      if (is_variation_selector(c) ? !is_kanji(previous) : previous == 0 || after_selector)
         return {text_problem::misplaced_selector, position};
       previous = c;
       continue;
@@ -295,7 +302,7 @@ void parser::finish() {
   } else if (!pending_.empty()) {
     // The last line has no line break: fine for the trailer (feeds.md), a truncation otherwise.
     const std::string_view last = pending_;
-    const bool trailer_like = last.starts_with(trailer_prefix) || (stage_ == stage::records && last[0] == '#');
+    const bool trailer_like = is_trailer(last);
     if (stage_ == stage::header || stage_ == stage::after_trailer || trailer_like) {
       take_line(last);
     } else {
@@ -345,7 +352,7 @@ void parser::take_line(std::string_view raw) {
       stage_ = stage::columns;
       break;
     case stage::columns:
-      if (text.starts_with(trailer_prefix)) {
+      if (is_trailer(text)) {
         error("", "the column line is missing: line 2 is the trailer");
         stage_ = stage::after_trailer;
         break;
@@ -355,8 +362,9 @@ void parser::take_line(std::string_view raw) {
       stage_ = stage::records;
       break;
     case stage::records:
-      // No record starts with '#' (a code, an op or a quote comes first): it is the trailer.
-      if (!text.empty() && text.front() == '#') {
+      // The trailer is the line that starts "#END": a record may start with '#' when its first
+      // column is, say, the address.
+      if (is_trailer(text)) {
         trailer_line(text);
         stage_ = stage::after_trailer;
         break;
@@ -514,9 +522,8 @@ void parser::header_line(std::string_view text) {
 
 void parser::trailer_line(std::string_view text) {
   constexpr std::string_view shape = " (#END,records=N,sha256=<64 lowercase hex digits>)";
-  if (!text.starts_with(trailer_prefix) || text.size() == trailer_prefix.size()
-      || text[trailer_prefix.size()] != ',') {
-    error("", "the line starts with # but is not the trailer" + std::string(shape));
+  if (text.size() == trailer_prefix.size() || text[trailer_prefix.size()] != ',') {
+    error("", "the line starts with #END but is not the trailer" + std::string(shape));
     return;
   }
   text.remove_prefix(trailer_prefix.size());

@@ -87,6 +87,11 @@ public:
     return records_seen_;
   }
 
+  /// The number of the line being read (1 before anything was read).
+  uint64_t line() const {
+    return line_;
+  }
+
   /// The header, once line 1 was read and found without error.
   const std::optional<feed_header>& header() const {
     return header_;

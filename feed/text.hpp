@@ -23,6 +23,12 @@ constexpr bool is_variation_selector(char32_t c) {
   return c >= 0xE0100 && c <= 0xE01EF;
 }
 
+/// A standardized variation selector, U+FE00..U+FE0F: not counted in lengths either; it may
+/// follow any character but another selector.
+constexpr bool is_standard_variation_selector(char32_t c) {
+  return c >= 0xFE00 && c <= 0xFE0F;
+}
+
 /// A CJK ideograph (kanji), the only character an ideographic variation selector may follow.
 constexpr bool is_kanji(char32_t c) {
   return (c >= 0x3400 && c <= 0x4DBF)     // CJK Extension A

@@ -402,7 +402,30 @@ TEST_CASE("a malformed trailer is an error on its line", "[feed][bad]") {
   auto p = residents();
   p.sha_override = std::string(64, 'A');
   expect_first_error(assemble(p), 6, "", "lowercase hex");
-  expect_first_error(assemble(residents()).replace(assemble(residents()).find("#END"), 4, "#EOF"), 6, "", "not the trailer");
+  expect_first_error(assemble(residents()).replace(assemble(residents()).find("#END,"), 5, "#END;"), 6, "", "not the trailer");
+  // Only "#END" starts the trailer: another line that starts with '#' is a record.
+  expect_first_error(assemble(residents()).replace(assemble(residents()).find("#END"), 4, "#EOF"), 6, "", "the line has 3 fields");
+}
+
+TEST_CASE("a record may start with #", "[feed][bad]") {
+  feed_parts p = residents({"#1番地,12345678901,山田太郎,ヤマダ,1980-04-01,active,,"});
+  p.columns = "address,resident_code,name,name_kana,birth_date,status,status_date,hold";
+  auto r = parse(assemble(p));
+  REQUIRE(r.ok);
+  REQUIRE(r.sink.residents.size() == 1);
+  CHECK(r.sink.residents[0].second.address == "#1番地");
+}
+
+TEST_CASE("standardized variation selectors are not counted and follow a character", "[feed][bad]") {
+  std::string name;
+  for (int i = 0; i < 64; ++i)
+    name += "葛︀";
+  auto p = residents({"12345678901," + name + ",ヤマダ,1980-04-01,大阪府,active,,"});
+  CHECK(parse(assemble(p)).ok);
+  p.records[0] = "12345678901,︀山田,ヤマダ,1980-04-01,大阪府,active,,";
+  expect_first_error(assemble(p), 3, "name", "a kanji (character 1)");
+  p.records[0] = "12345678901,山󠄀︀田,ヤマダ,1980-04-01,大阪府,active,,";
+  expect_first_error(assemble(p), 3, "name", "a kanji (character 3)");
 }
 
 TEST_CASE("an empty file and a header-only file are errors", "[feed][bad]") {
