@@ -28,9 +28,12 @@ bool json_media_type(const http_request& r) {
     return false;
   auto v = std::string(*ct);
   auto semi = v.find(';');
-  auto type = v.substr(0, semi);
-  while (!type.empty() && type.back() == ' ')
-    type.pop_back();
+  auto type = std::string_view(v).substr(0, semi);
+  // Optional white space (RFC 9110: spaces and tabs) around the media type.
+  while (!type.empty() && (type.back() == ' ' || type.back() == '\t'))
+    type.remove_suffix(1);
+  while (!type.empty() && (type.front() == ' ' || type.front() == '\t'))
+    type.remove_prefix(1);
   return iequals(type, "application/json");
 }
 

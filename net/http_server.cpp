@@ -465,13 +465,19 @@ private:
     // Checked against the route's limit below. Not boost::none: Beast 1.74 compares
     // `content_length > optional` and an empty optional is less than any length.
     header_parser_->body_limit(std::numeric_limits<std::uint64_t>::max());
-    http::async_read_header(stream_, buffer_, *header_parser_,
-                            [self = self()](error_code ec, size_t) { self->on_read_header(ec); });
+    http::async_read_header(
+      stream_, buffer_, *header_parser_,
+      [self = self()](error_code ec, size_t bytes) { self->on_read_header(ec, bytes); });
   }
 
-  void on_read_header(error_code ec) {
+  /// `bytes`: the request line and the header fields, as the parser consumed them.
+  void on_read_header(error_code ec, size_t bytes) {
     if (phase_ == phase::closed)
       return;
+    // Beast's limit lets a few dozen bytes past it through (it checks what it has buffered, not
+    // what it parsed): the exact bound is checked here.
+    if (!ec && bytes > opts_.header_bytes_max)
+      ec = http::error::header_limit;
     if (ec)
       return on_read_error(ec);
     const auto& msg = header_parser_->get();
@@ -725,6 +731,8 @@ private:
     wipe(res.body);
     res_->keep_alive(!close);
     res_->prepare_payload();
+    if (res_->result() == http::status::no_content)
+      res_->erase(http::field::content_length); // RFC 9110 8.6: never on a 204
     close_after_ = close;
     on_written_ = std::move(on_written);
     arm(opts_.write_timeout_ms);

@@ -202,6 +202,7 @@ TEST_CASE("Malformed requests are answered 400/404/405/408/413/415 with the fiel
     CHECK(pj.value("field", "") == "kiosk.store_code");
     // A JSON type with parameters is still JSON.
     CHECK(post(good().dump(), "application/json; charset=utf-8").status == 200);
+    CHECK(post(good().dump(), "Application/JSON\t; charset=UTF-8").status == 200);
   }
   SECTION("unknown path and wrong method") {
     problem_of(post(good().dump(), "application/json", "/center/v1/nothing"), 404, "not_found");

@@ -152,6 +152,7 @@ TEST_CASE("Outcomes: 204 and idempotent - 409 outcome_conflict - 404 unknown_req
   auto o1 = n.outcome(c, ip.request_id, "printed");
   CHECK(o1.status == 204);
   CHECK(o1.body.empty());
+  CHECK_FALSE(find_header(o1.headers, "Content-Length").has_value()); // RFC 9110: not on a 204
   auto o2 = n.outcome(c, ip.request_id, "printed");
   CHECK(o2.status == 204);
   auto o3 = n.outcome(c, ip.request_id, "cancelled");

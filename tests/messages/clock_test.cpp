@@ -14,6 +14,9 @@ TEST_CASE("RFC 3339 times are checked and read in any offset") {
   CHECK_FALSE(is_rfc3339("2026-11-28 10:15:00Z"));
   CHECK(parse_rfc3339_ms("2026-11-28T10:15:00+09:00") == parse_rfc3339_ms("2026-11-28T01:15:00Z"));
   CHECK(*parse_rfc3339_ms("1970-01-01T00:00:01.5Z") == 1500);
+  // Any number of fraction digits (RFC 3339 bounds them by none); milliseconds are kept.
+  CHECK(*parse_rfc3339_ms("1970-01-01T00:00:01.123456789012+00:00") == 1123);
+  CHECK_FALSE(is_rfc3339("2026-11-28T01:15:00.Z"));
 }
 
 TEST_CASE("JST dates and minutes of an instant") {

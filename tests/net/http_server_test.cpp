@@ -259,6 +259,20 @@ TEST_CASE("limits: 413, 431, 400 answered as problem+json", "[net][limits]") {
     auto res = client.request("GET", "/hello", {{"X-Big", std::string(9 * 1024, 'h')}});
     CHECK(is_problem(res, 431, "header_too_large"));
   }
+  SECTION("a header of exactly 8 KiB is read; one byte more is 431") {
+    // Request line and fields, the blank line included: 8,192 bytes.
+    auto raw = [](size_t total) {
+      std::string head = "GET /hello HTTP/1.1\r\nHost: x\r\nX-Pad: ";
+      std::string tail = "\r\n\r\n";
+      return head + std::string(total - head.size() - tail.size(), 'p') + tail;
+    };
+    REQUIRE(raw(8192).size() == 8192);
+    client.write_raw(raw(8192));
+    CHECK(client.read_response().status == 200);
+    http_client second{client_for(server)};
+    second.write_raw(raw(8193));
+    CHECK(is_problem(second.read_response(), 431, "header_too_large"));
+  }
   SECTION("garbage") {
     client.write_raw("HELLO THERE\r\n\r\n");
     CHECK(is_problem(client.read_response(), 400, "bad_request"));
