@@ -84,15 +84,16 @@ void feed_load::on_resident(feed::record_op op, resident_record&& r) {
   if (!stage_)
     return;
   bool departed = r.status != resident_status::active && r.status_date
-                  && days_from_civil(*r.status_date) + ctx_.cfg.retention.resident_days
-                       <= days_from_civil(today_);
+                  && storage::departure_due(*r.status_date, ctx_.cfg.retention.resident_days,
+                                            today_);
   try {
     if (op == feed::record_op::remove || departed) {
       // A full feed simply leaves them out of the new generation; a delta deletes them.
       if (parser_.header()->mode == feed::feed_mode::delta)
         stage_->remove(r.resident_code);
-      if (departed && departed_.size() < departed_max) {
-        departed_.push_back(ctx_.db->code_mac(r.resident_code));
+      if (departed && departed_ < departed_max) {
+        stage_->departed(ctx_.db->code_mac(r.resident_code));
+        ++departed_;
       } else if (departed && !too_many_departed_) {
         too_many_departed_ = true;
         parser_.add_error({parser_.records_seen() + 2, "status",
@@ -144,15 +145,15 @@ bool feed_load::finish() {
     reject({{1, "", std::string("storage failed while applying: ") + e.what()}});
     return false;
   }
-  // Tax records and manual holds of residents who left go with them (data-lifecycle.md). A
-  // failure here leaves them (not issuable anyway: no resident record).
-  if (!departed_.empty()) {
+  // Tax records and manual holds of residents who left go with them (data-lifecycle.md). The
+  // commit recorded who; a failure or a crash here leaves them to the deletion timer's next tick
+  // (not issuable meanwhile: no resident record).
+  if (departed_ > 0) {
     try {
-      ctx_.db->remove_departed(departed_);
+      ctx_.db->remove_departed();
     } catch (const std::exception&) {
       // nop
     }
-    departed_.clear();
   }
   done_ = true;
   auto records = parser_.records_seen();

@@ -476,6 +476,12 @@ public:
     stage(r);
   }
 
+  void departed(const digest256& code_mac) override {
+    if (target_.set != dataset::residents)
+      throw storage_error("storage: a departure staged into a tax feed");
+    gone_.append(reinterpret_cast<const char*>(code_mac.data()), code_mac.size());
+  }
+
   uint64_t records_staged() const override { return staged_; }
 
 protected:
@@ -501,10 +507,17 @@ protected:
   /// One record: its code (keyed by its HMAC) and its encoded plaintext (sealed under the key).
   virtual void stage_record(std::string_view code, std::string_view plain) = 0;
 
-  /// Adds the departure index entries to the commit batch.
+  /// Adds the departure index entries, and the list of those who left at once, to the commit
+  /// batch.
   void add_departures(rocksdb::WriteBatch& b) {
     for (auto& k : departures_)
       check(b.Put(db_.h(column::meta), slice(k), slice("")), "commit departures");
+    constexpr size_t part_bytes = departed_batch_max * sizeof(digest256);
+    for (size_t from = 0, part = 0; from < gone_.size(); from += part_bytes, ++part)
+      check(b.Put(db_.h(column::meta), slice(keys::gone_part(target_.sequence,
+                                                             static_cast<uint32_t>(part))),
+                  slice(std::string_view(gone_).substr(from, part_bytes))),
+            "commit departures");
   }
 
   static uint32_t yyyymmdd_of(const civil_date& d) {
@@ -517,6 +530,7 @@ protected:
   key256 key_;
   uint64_t staged_ = 0;
   std::vector<std::string> departures_;
+  std::string gone_; // keyed hashes of residents who left at once, back to back
 };
 
 /// Seals records and writes them as sorted runs, one SST file per run: the records of a run are
@@ -1206,7 +1220,34 @@ rollover_result database::rollover(int32_t fiscal_year, uint32_t keep_years) {
 }
 
 void database::remove_departed(const std::vector<digest256>& resident_macs) {
-  if (resident_macs.empty())
+  remove_departed_parts(resident_macs, {});
+}
+
+uint64_t database::remove_departed() {
+  std::vector<std::string> parts;
+  scan(column::meta, keys::gone_prefix(), keys::prefix_end(keys::gone_prefix()),
+       [&](std::string_view key, std::string_view) {
+         parts.emplace_back(key);
+         return true;
+       });
+  if (parts.empty())
+    return 0;
+  std::vector<digest256> macs;
+  for (auto& part : parts) {
+    auto v = impl_->get(column::meta, part, nullptr);
+    for (size_t at = 0; v && at + sizeof(digest256) <= v->size(); at += sizeof(digest256)) {
+      digest256 mac;
+      std::memcpy(mac.data(), v->data() + at, mac.size());
+      macs.push_back(mac);
+    }
+  }
+  remove_departed_parts(macs, parts);
+  return macs.size();
+}
+
+void database::remove_departed_parts(const std::vector<digest256>& resident_macs,
+                                     const std::vector<std::string>& parts) {
+  if (resident_macs.empty() && parts.empty())
     return;
   auto years = loaded_tax_years();
   std::vector<std::pair<int32_t, uint32_t>> generations;
@@ -1235,7 +1276,18 @@ void database::remove_departed(const std::vector<digest256>& resident_macs) {
       widen(hold_span, key);
       b.del(column::holds, key);
     }
+    // The list's parts go with the last write: until then a crash leaves them to the next call.
+    if (to == resident_macs.size())
+      for (auto& part : parts)
+        b.del(column::meta, part);
     write(b, true);
+  }
+  if (resident_macs.empty()) {
+    write_batch b(*this);
+    for (auto& part : parts)
+      b.del(column::meta, part);
+    write(b, true);
+    return;
   }
   // Physically, as the residents they belonged to (data-lifecycle.md).
   for (auto& [year, span] : tax_span)
@@ -1243,11 +1295,16 @@ void database::remove_departed(const std::vector<digest256>& resident_macs) {
   impl_->compact_keys(column::holds, {hold_span.first, hold_span.second});
 }
 
+bool departure_due(const civil_date& status_date, uint32_t resident_days, const civil_date& today) {
+  return resident_days == 0 || days_from_civil(status_date) + resident_days <= days_from_civil(today);
+}
+
 uint64_t database::sweep_departed(const civil_date& today, uint32_t resident_days) {
   auto cutoff = civil_from_days(days_from_civil(today) - resident_days);
-  auto upto = keys::departure_prefix() + std::to_string(
-                                           static_cast<uint32_t>(cutoff.year) * 10000
-                                           + cutoff.month * 100u + cutoff.day + 1);
+  auto upto = resident_days == 0
+                ? keys::prefix_end(keys::departure_prefix())
+                : keys::departure_prefix() + std::to_string(static_cast<uint32_t>(cutoff.year) * 10000
+                                                            + cutoff.month * 100u + cutoff.day + 1);
   std::vector<std::string> entries;
   scan(column::meta, keys::departure_prefix(), upto, [&](std::string_view key, std::string_view) {
     entries.emplace_back(key);
@@ -1275,7 +1332,7 @@ uint64_t database::sweep_departed(const civil_date& today, uint32_t resident_day
     // Only a resident who is still gone, and long enough, is deleted (a later feed may have
     // brought them back).
     if (!r || r->status == resident_status::active || !r->status_date
-        || days_from_civil(*r->status_date) + resident_days > days_from_civil(today))
+        || !departure_due(*r->status_date, resident_days, today))
       continue;
     b.del(column::residents, key);
     for (auto y : years)

@@ -79,12 +79,21 @@ enum class dataset : uint8_t { residents, tax };
 
 /// One feed being staged: records go in, nothing is visible until commit(). Errors of a staging
 /// thread surface as storage_error from a later put() or from commit().
+/// Whether a resident who left (`moved_out`, `deceased`) on `status_date` is to be deleted by
+/// `today`: `resident_days` after that date, and with 0 at once, whatever the date (the default of
+/// retention.resident_days, "at once when the feed says so", data-lifecycle.md).
+bool departure_due(const civil_date& status_date, uint32_t resident_days, const civil_date& today);
+
 class feed_stage {
 public:
   virtual ~feed_stage() = default;
   virtual void put(const resident_record& r) = 0;
   virtual void put(const tax_record& r) = 0;
   virtual void remove(std::string_view resident_code) = 0;
+  /// A resident who left (code_mac()): their tax records and manual hold are to go as well. The
+  /// commit records them in the same write, and database::remove_departed() removes them after
+  /// it; a crash in between leaves the list for the next call (the deletion timer's).
+  virtual void departed(const digest256& code_mac) = 0;
   /// Makes the whole feed visible at one instant; records its sequence.
   virtual void commit() = 0;
   /// Drops everything staged (also done by the destructor when not committed).
@@ -162,6 +171,11 @@ public:
   /// any number, written in synced batches of a bounded size.
   void remove_departed(const std::vector<digest256>& resident_macs);
 
+  /// The same for every resident the commits of residents feeds recorded as departed
+  /// (feed_stage::departed), each part of the list deleted in the write that removes its
+  /// persons' data. Returns the persons handled (0 when nothing was left).
+  uint64_t remove_departed();
+
   /// Deletes residents who left (`moved_out`, `deceased`) at least `resident_days` before
   /// `today`, with their tax records in every loaded year, then compacts so that no file keeps
   /// them. Returns how many were deleted.
@@ -209,6 +223,9 @@ public:
 
 private:
   explicit database(std::unique_ptr<impl> p);
+  /// remove_departed() for these persons; `parts` (gone/ keys) are deleted with the last write.
+  void remove_departed_parts(const std::vector<digest256>& resident_macs,
+                             const std::vector<std::string>& parts);
   friend class snapshot;
   friend class write_batch;
   std::unique_ptr<impl> impl_;

@@ -1,5 +1,7 @@
 #include "storage/keys.hpp"
 
+#include <cstdio>
+
 namespace kofu::storage {
 
 std::string_view column_name(column c) {
@@ -138,6 +140,17 @@ std::string departure(uint32_t status_yyyymmdd, const digest256& code_mac) {
 
 std::string departure_prefix() {
   return "departed/";
+}
+
+std::string gone_part(uint64_t feed_sequence, uint32_t part) {
+  char digits[40];
+  std::snprintf(digits, sizeof digits, "%020llu/%06u",
+                static_cast<unsigned long long>(feed_sequence), part);
+  return gone_prefix() + digits;
+}
+
+std::string gone_prefix() {
+  return "gone/";
 }
 
 std::string named_key(std::string_view name) {

@@ -57,6 +57,11 @@ std::string certificate_day(uint32_t yyyymmdd);
 /// The departure index: `departed/<status_date yyyymmdd>/<hmac(code) hex>` (meta).
 std::string departure(uint32_t status_yyyymmdd, const digest256& code_mac);
 std::string departure_prefix();
+/// Residents who left, whose tax records and holds are still to be removed after their feed's
+/// commit: `gone/<feed sequence, 20 digits>/<part, 6 digits>` (meta), the value their keyed
+/// hashes back to back (feed_stage::departed).
+std::string gone_part(uint64_t feed_sequence, uint32_t part);
+std::string gone_prefix();
 /// A named key wrapped by the master key (`key/<name>`).
 std::string named_key(std::string_view name);
 

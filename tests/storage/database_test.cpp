@@ -509,3 +509,48 @@ TEST_CASE("a record one delta wrote and another deleted leaves the write-ahead l
   }
   CHECK(any_file_contains(dir.str() + "/db", kept_value));
 }
+
+TEST_CASE("the data of residents who left survives no crash between their feed's commit and its removal") {
+  test::temp_dir dir;
+  auto master = key256::random();
+  {
+    auto db = open_db(dir, master);
+    load_residents(*db, 1, {test::sample_resident(code_a, "甲"), test::sample_resident(code_b, "乙")});
+    load_tax(*db, 2025, 1, {code_a, code_b});
+    db->set_hold(code_a, "a manual hold");
+    // A full feed without code_a (who left), and nothing removed after its commit: the crash.
+    auto s = db->begin_feed(dataset::residents, std::nullopt, true, 2);
+    s->put(test::sample_resident(code_b, "乙"));
+    s->departed(db->code_mac(code_a));
+    s->commit();
+    auto snap = db->take_snapshot();
+    REQUIRE_FALSE(db->resident(*snap, code_a).has_value());
+    REQUIRE(db->tax(*snap, 2025, code_a).has_value());
+  }
+  auto db = open_db(dir, master);
+  // The commit recorded who left; the next call (the deletion timer's) removes their data.
+  CHECK(db->remove_departed() == 1);
+  auto snap = db->take_snapshot();
+  CHECK_FALSE(db->tax(*snap, 2025, code_a).has_value());
+  CHECK_FALSE(db->has_hold(*snap, code_a));
+  CHECK(db->tax(*snap, 2025, code_b).has_value());
+  CHECK(db->remove_departed() == 0);
+  // A delta records them the same way.
+  load_tax(*db, 2025, 2, {code_a, code_b});
+  auto d = db->begin_feed(dataset::residents, std::nullopt, false, 3);
+  d->remove(code_b);
+  d->departed(db->code_mac(code_b));
+  d->commit();
+  CHECK(db->remove_departed() == 1);
+  CHECK_FALSE(db->tax(*db->take_snapshot(), 2025, code_b).has_value());
+  CHECK(db->tax(*db->take_snapshot(), 2025, code_a).has_value());
+}
+
+TEST_CASE("a departure is due after resident_days, and with 0 at once whatever its date") {
+  civil_date today{2026, 12, 4};
+  CHECK(departure_due(civil_date{2099, 1, 1}, 0, today));
+  CHECK(departure_due(civil_date{2026, 12, 4}, 0, today));
+  CHECK(departure_due(civil_date{2026, 11, 4}, 30, today));
+  CHECK_FALSE(departure_due(civil_date{2026, 11, 5}, 30, today));
+  CHECK_FALSE(departure_due(civil_date{2099, 1, 1}, 1, today));
+}
