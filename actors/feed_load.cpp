@@ -70,7 +70,7 @@ void feed_load::on_header(const feed::feed_header& h) {
   }
   // Checked again at the commit, in step with a rollover (storage::database::rollover).
   if (auto from = ctx_.db->tax_kept_from(); from && h.fiscal_year && *h.fiscal_year < *from) {
-    parser_.add_error({1, "fiscal_year", storage::year_not_kept_message(*h.fiscal_year, *from)});
+    parser_.add_error({1, "", storage::year_not_kept_message(*h.fiscal_year, *from)});
     return;
   }
   try {
