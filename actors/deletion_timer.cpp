@@ -67,9 +67,13 @@ timer_actor::behavior_type deletion_timer(timer_actor::stateful_pointer<deletion
             },
             [](caf::error&) {});
       try {
-        auto today = jst_date(st.ctx->clock());
         // What a feed's commit left to remove when a crash or a failure came between.
         st.ctx->db->remove_departed();
+      } catch (const std::exception&) {
+        // Tried again at the next tick.
+      }
+      try {
+        auto today = jst_date(st.ctx->clock());
         auto gone = st.ctx->db->sweep_departed(today, st.ctx->cfg.retention.resident_days);
         if (gone > 0) {
           auto e = audit_event("system", "residents_deleted", "ok");

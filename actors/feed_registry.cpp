@@ -108,8 +108,17 @@ std::vector<uint64_t> feed_registry::close_interrupted() {
     if (s.state == "applied" || s.state == "rejected")
       continue;
     auto copy = s;
-    copy.state = "rejected";
     copy.finished_at = format_jst(now_ms());
+    if (s.state == "applying" && s.sequence > 0 && (s.kind == "residents" || s.kind == "tax")) {
+      auto set = s.kind == "residents" ? storage::dataset::residents : storage::dataset::tax;
+      auto year = set == storage::dataset::tax ? std::optional<int32_t>(s.fiscal_year) : std::nullopt;
+      if (db_.last_sequence(set, year) >= s.sequence) {
+        copy.state = "applied";
+        store(copy);
+        continue;
+      }
+    }
+    copy.state = "rejected";
     copy.errors.push_back({1, "", "interrupted: the node stopped before the feed was applied; "
                                   "nothing of it was applied, deliver it again"});
     ++copy.errors_total;

@@ -71,7 +71,9 @@ public:
   std::optional<feed_status> last_applied(const std::string& kind) const;
 
   /// Feeds that were queued or in progress when the node stopped: marked rejected (interrupted)
-  /// so that the operator knows to deliver them again. Returns their ids.
+  /// so that the operator knows to deliver them again. Returns their ids. One whose commit had
+  /// landed (its sequence is the last applied of its kind and year: it stopped in the clean-up
+  /// after) is marked applied instead.
   std::vector<uint64_t> close_interrupted();
 
 private:

@@ -98,8 +98,11 @@ std::vector<child_spec> node_children(node_context_ptr ctx) {
                      return caf::actor_cast<caf::strong_actor_ptr>(
                        p->spawn<caf::detached>(feed_ingestor, ctx));
                    }});
+  // Detached: its sweeps compact and flush (seconds for a large year), which would hold one of
+  // the scheduler's threads that the sessions run on.
   specs.push_back({"deletion_timer", timer_name::value, [ctx](caf::local_actor* p) {
-                     return caf::actor_cast<caf::strong_actor_ptr>(p->spawn(deletion_timer, ctx));
+                     return caf::actor_cast<caf::strong_actor_ptr>(
+                       p->spawn<caf::detached>(deletion_timer, ctx));
                    }});
   return specs;
 }

@@ -205,13 +205,15 @@ struct database::impl {
     co.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForce;
     rocksdb::Slice b = slice(from), e = slice(to);
     check(db->CompactRange(co, h(c), &b, e.empty() ? nullptr : &e), "compact range");
-    release_logs();
   }
 
   /// A deleted record's version may still sit in a write-ahead log file: one is removed only when
   /// every column family's data in it has been flushed, and the audit log's and the metadata's
   /// rarely fill a memtable. Flushing them all lets RocksDB delete those files (not archived:
-  /// WAL_ttl_seconds and WAL_size_limit_MB are 0, and no log file is recycled).
+  /// WAL_ttl_seconds and WAL_size_limit_MB are 0, and no log file is recycled). Needed where the
+  /// deleted records' key lives on (a delta's deletions, residents who left, a lifted hold); a
+  /// destroyed generation or year is crypto-erased first, and the audit log holds no personal data.
+  /// Nine flushes, each synced: never on the issuance path.
   void release_logs() {
     rocksdb::FlushOptions fo;
     fo.wait = true;
@@ -529,6 +531,9 @@ protected:
   stage_target target_;
   key256 key_;
   uint64_t staged_ = 0;
+  /// After the commit: the list is in the database now.
+  void release_departed() { std::string().swap(gone_); }
+
   std::vector<std::string> departures_;
   std::string gone_; // keyed hashes of residents who left at once, back to back
 };
@@ -749,17 +754,28 @@ public:
     rocksdb::WriteOptions wo;
     wo.sync = true;
     check(db_.db->Write(wo, &b), "commit feed");
+    committed_ = true;
     if (years.owns_lock())
       years.unlock();
     done_ = true;
+    b.Clear();
+    release_departed();
     remove_folder_quietly();
-    if (old_generation != 0)
-      db_.retire(target_.set == dataset::residents
-                   ? keys::data_key_residents(old_generation)
-                   : keys::data_key_tax(*target_.fiscal_year, old_generation));
+    // The feed is applied: nothing below may fail it (nor make abort() retire the new
+    // generation). A failure leaves the old generation to the next start's sweep.
+    try {
+      if (old_generation != 0)
+        db_.retire(target_.set == dataset::residents
+                     ? keys::data_key_residents(old_generation)
+                     : keys::data_key_tax(*target_.fiscal_year, old_generation));
+    } catch (const std::exception&) {
+      // nop
+    }
   }
 
   void abort() override {
+    if (committed_)
+      return;
     done_ = true;
     stop(true);
     current_.clear();
@@ -903,6 +919,7 @@ private:
   std::exception_ptr error_;
   std::thread worker_;
   bool done_ = false;
+  bool committed_ = false; // the commit's write landed: the feed is applied
 };
 
 /// A delta feed: every change in one batch, written with the sequence in one synced write.
@@ -940,16 +957,19 @@ public:
     check(db_.db->Write(wo, &batch_), "commit delta");
     if (years.owns_lock())
       years.unlock();
-    batch_.Clear();
-    if (empty) {
-      db_.destroy_data_key(target_.data_key_name); // made for the generation that was not begun
-      removed_.clear();
-      return;
-    }
-    // Physically (data-lifecycle.md): the deleted records' versions leave the files. The delta is
-    // applied already; a failure here leaves them to RocksDB's own compactions.
+    batch_ = rocksdb::WriteBatch(); // its memory too
+    release_departed();
+    // The delta is applied: nothing below may fail it. A failure leaves the key made for a
+    // generation not begun to the next start's sweep, and deleted versions to RocksDB's own
+    // compactions.
     try {
-      db_.compact_keys(target_.family(), removed_);
+      if (empty) {
+        db_.destroy_data_key(target_.data_key_name);
+      } else if (!removed_.empty()) {
+        // Physically (data-lifecycle.md): the deleted records' versions leave the files.
+        db_.compact_keys(target_.family(), removed_);
+        db_.release_logs();
+      }
     } catch (const std::exception&) {
       // nop
     }
@@ -1219,8 +1239,22 @@ rollover_result database::rollover(int32_t fiscal_year, uint32_t keep_years) {
   return result;
 }
 
+struct database::removal_spans {
+  std::map<int32_t, std::pair<std::string, std::string>> tax; // per fiscal year
+  std::pair<std::string, std::string> holds;
+
+  static void widen(std::pair<std::string, std::string>& span, const std::string& key) {
+    if (span.first.empty() || key < span.first)
+      span.first = key;
+    if (key > span.second)
+      span.second = key;
+  }
+};
+
 void database::remove_departed(const std::vector<digest256>& resident_macs) {
-  remove_departed_parts(resident_macs, {});
+  removal_spans spans;
+  remove_persons(resident_macs, spans);
+  erase_physically(spans);
 }
 
 uint64_t database::remove_departed() {
@@ -1232,67 +1266,62 @@ uint64_t database::remove_departed() {
        });
   if (parts.empty())
     return 0;
-  std::vector<digest256> macs;
+  removal_spans spans;
+  uint64_t handled = 0;
   for (auto& part : parts) {
     auto v = impl_->get(column::meta, part, nullptr);
-    for (size_t at = 0; v && at + sizeof(digest256) <= v->size(); at += sizeof(digest256)) {
-      digest256 mac;
-      std::memcpy(mac.data(), v->data() + at, mac.size());
-      macs.push_back(mac);
-    }
+    std::vector<digest256> macs(v ? v->size() / sizeof(digest256) : 0);
+    for (size_t i = 0; i < macs.size(); ++i)
+      std::memcpy(macs[i].data(), v->data() + i * sizeof(digest256), sizeof(digest256));
+    handled += remove_persons(macs, spans);
   }
-  remove_departed_parts(macs, parts);
-  return macs.size();
+  erase_physically(spans);
+  write_batch b(*this);
+  for (auto& part : parts)
+    b.del(column::meta, part);
+  write(b, true);
+  return handled;
 }
 
-void database::remove_departed_parts(const std::vector<digest256>& resident_macs,
-                                     const std::vector<std::string>& parts) {
-  if (resident_macs.empty() && parts.empty())
-    return;
+uint64_t database::remove_persons(const std::vector<digest256>& resident_macs,
+                                  removal_spans& spans) {
   auto years = loaded_tax_years();
   std::vector<std::pair<int32_t, uint32_t>> generations;
   for (auto year : years)
     generations.emplace_back(year, impl_->generation(keys::generation_tax(year), nullptr));
-  // The span of the deleted keys, compacted at the end: per year, and of the holds.
-  std::map<int32_t, std::pair<std::string, std::string>> tax_span;
-  std::pair<std::string, std::string> hold_span;
-  auto widen = [](std::pair<std::string, std::string>& span, const std::string& key) {
-    if (span.first.empty() || key < span.first)
-      span.first = key;
-    if (key > span.second)
-      span.second = key;
-  };
+  auto resident_gen = impl_->generation(keys::generation_residents(), nullptr);
+  uint64_t handled = 0;
   for (size_t from = 0; from < resident_macs.size(); from += departed_batch_max) {
     auto to = std::min(resident_macs.size(), from + departed_batch_max);
     write_batch b(*this);
-    for (auto& [year, gen] : generations)
-      for (size_t i = from; i < to; ++i) {
-        auto key = keys::tax(year, gen, resident_macs[i]);
-        widen(tax_span[year], key);
+    for (size_t i = from; i < to; ++i) {
+      auto& mac = resident_macs[i];
+      // A later feed brought them back: what they have now is theirs.
+      if (resident_gen != 0
+          && impl_->get(column::residents, keys::resident(resident_gen, mac), nullptr))
+        continue;
+      for (auto& [year, gen] : generations) {
+        auto key = keys::tax(year, gen, mac);
+        removal_spans::widen(spans.tax[year], key);
         b.del(column::tax, key);
       }
-    for (size_t i = from; i < to; ++i) {
-      auto key = keys::hold(resident_macs[i]);
-      widen(hold_span, key);
+      auto key = keys::hold(mac);
+      removal_spans::widen(spans.holds, key);
       b.del(column::holds, key);
+      ++handled;
     }
-    // The list's parts go with the last write: until then a crash leaves them to the next call.
-    if (to == resident_macs.size())
-      for (auto& part : parts)
-        b.del(column::meta, part);
     write(b, true);
   }
-  if (resident_macs.empty()) {
-    write_batch b(*this);
-    for (auto& part : parts)
-      b.del(column::meta, part);
-    write(b, true);
-    return;
-  }
+  return handled;
+}
+
+void database::erase_physically(const removal_spans& spans) {
   // Physically, as the residents they belonged to (data-lifecycle.md).
-  for (auto& [year, span] : tax_span)
+  for (auto& [year, span] : spans.tax)
     impl_->compact_keys(column::tax, {span.first, span.second});
-  impl_->compact_keys(column::holds, {hold_span.first, hold_span.second});
+  if (!spans.holds.first.empty())
+    impl_->compact_keys(column::holds, {spans.holds.first, spans.holds.second});
+  impl_->release_logs();
 }
 
 bool departure_due(const civil_date& status_date, uint32_t resident_days, const civil_date& today) {
@@ -1317,7 +1346,6 @@ uint64_t database::sweep_departed(const civil_date& today, uint32_t resident_day
   write_batch b(*this);
   uint64_t deleted = 0;
   for (auto& entry : entries) {
-    b.del(column::meta, entry);
     auto mac_bytes = from_hex(std::string_view(entry).substr(entry.rfind('/') + 1));
     if (!mac_bytes || mac_bytes->size() != 32 || gen == 0)
       continue;
@@ -1341,15 +1369,20 @@ uint64_t database::sweep_departed(const civil_date& today, uint32_t resident_day
     ++deleted;
   }
   write(b, true);
-  if (deleted > 0) {
-    // Physically: no file may keep the deleted records (compaction drops the deleted versions).
-    impl_->compact(column::residents, keys::resident_prefix(gen),
-                   keys::prefix_end(keys::resident_prefix(gen)));
-    for (auto y : years)
-      impl_->compact(column::tax, keys::tax_year_prefix(y),
-                     keys::prefix_end(keys::tax_year_prefix(y)));
-    impl_->compact(column::holds, "", "");
-  }
+  // Physically: no file may keep the deleted records (compaction drops the deleted versions).
+  // Also when nothing was deleted now: an earlier sweep may have stopped before this point, and
+  // its entries are deleted only after it.
+  impl_->compact(column::residents, keys::resident_prefix(gen),
+                 keys::prefix_end(keys::resident_prefix(gen)));
+  for (auto y : years)
+    impl_->compact(column::tax, keys::tax_year_prefix(y),
+                   keys::prefix_end(keys::tax_year_prefix(y)));
+  impl_->compact(column::holds, "", "");
+  impl_->release_logs();
+  write_batch done(*this);
+  for (auto& entry : entries)
+    done.del(column::meta, entry);
+  write(done, true);
   return deleted;
 }
 
@@ -1363,7 +1396,14 @@ bool database::lift_hold(std::string_view code) {
   if (!impl_->get(column::holds, key, nullptr))
     return false;
   del(column::holds, key, true);
-  impl_->compact_keys(column::holds, {key}); // physically, as every deletion
+  // Physically, as every deletion. The hold is lifted already: a failure here leaves the
+  // deleted version to RocksDB's own compactions.
+  try {
+    impl_->compact_keys(column::holds, {key});
+    impl_->release_logs();
+  } catch (const std::exception&) {
+    // nop
+  }
   return true;
 }
 

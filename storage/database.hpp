@@ -77,13 +77,13 @@ private:
 
 enum class dataset : uint8_t { residents, tax };
 
-/// One feed being staged: records go in, nothing is visible until commit(). Errors of a staging
-/// thread surface as storage_error from a later put() or from commit().
 /// Whether a resident who left (`moved_out`, `deceased`) on `status_date` is to be deleted by
 /// `today`: `resident_days` after that date, and with 0 at once, whatever the date (the default of
 /// retention.resident_days, "at once when the feed says so", data-lifecycle.md).
 bool departure_due(const civil_date& status_date, uint32_t resident_days, const civil_date& today);
 
+/// One feed being staged: records go in, nothing is visible until commit(). Errors of a staging
+/// thread surface as storage_error from a later put() or from commit().
 class feed_stage {
 public:
   virtual ~feed_stage() = default;
@@ -172,8 +172,9 @@ public:
   void remove_departed(const std::vector<digest256>& resident_macs);
 
   /// The same for every resident the commits of residents feeds recorded as departed
-  /// (feed_stage::departed), each part of the list deleted in the write that removes its
-  /// persons' data. Returns the persons handled (0 when nothing was left).
+  /// (feed_stage::departed), one part of the list at a time, skipping a person a later feed
+  /// brought back. The list is deleted only once the data is physically gone, so a crash or a
+  /// failure anywhere leaves it for the next call. Returns the persons handled.
   uint64_t remove_departed();
 
   /// Deletes residents who left (`moved_out`, `deceased`) at least `resident_days` before
@@ -223,9 +224,13 @@ public:
 
 private:
   explicit database(std::unique_ptr<impl> p);
-  /// remove_departed() for these persons; `parts` (gone/ keys) are deleted with the last write.
-  void remove_departed_parts(const std::vector<digest256>& resident_macs,
-                             const std::vector<std::string>& parts);
+  struct removal_spans;
+  /// Deletes the tax records (every loaded year) and manual holds of `resident_macs` in synced
+  /// writes of a bounded size, except persons the residents set holds (again), and widens
+  /// `spans` for the compaction after. Returns the persons handled.
+  uint64_t remove_persons(const std::vector<digest256>& resident_macs, removal_spans& spans);
+  /// Compacts `spans` and flushes every family, so that no file keeps what was deleted.
+  void erase_physically(const removal_spans& spans);
   friend class snapshot;
   friend class write_batch;
   std::unique_ptr<impl> impl_;

@@ -1246,10 +1246,14 @@ int main(int argc, char** argv) {
       double mean = 0;
       for (auto v : ms)
         mean += v / static_cast<double>(ms.size());
-      std::printf("info p99 at saturation (closed loop, %zu connections; mean %s ms, "
+      auto answers_per_s = static_cast<double>(ms.size()) / load.seconds;
+      std::printf("info p99 at saturation (closed loop, %zu connections, all answers; mean %s ms, "
                   "connections / throughput %s ms): %s ms\n",
                   o.connections, fmt(mean, 2).c_str(),
-                  fmt(rate > 0 ? 1e3 * static_cast<double>(o.connections) / rate : 0, 2).c_str(),
+                  fmt(answers_per_s > 0 ? 1e3 * static_cast<double>(o.connections) / answers_per_s
+                                        : 0,
+                      2)
+                    .c_str(),
                   fmt(p99, 2).c_str());
     }
     std::printf("target zero wrong certificates: %s (%llu)\n", wrong == 0 ? "MET" : "MISSED",

@@ -11,6 +11,7 @@
 #include "actors/audit_logger.hpp"
 #include "actors/deadline_clock.hpp"
 #include "actors/deletion_timer.hpp"
+#include "actors/feed_registry.hpp"
 #include "actors/render_pool.hpp"
 #include "actors/supervisor.hpp"
 #include "certificate/certificate.hpp"
@@ -401,4 +402,42 @@ TEST_CASE("session slots: at most issuance.sessions_max taken, each given back w
   held.clear();
   again.reset();
   CHECK(f.ctx->live_sessions.load() == 0);
+}
+
+TEST_CASE("at start a feed stopped in progress is rejected unless its commit had landed") {
+  test::temp_dir dir;
+  auto db = storage::database::open(dir.str() + "/db", storage::key256::random());
+  {
+    auto s = db->begin_feed(storage::dataset::residents, std::nullopt, true, 2);
+    s->put(test::sample_resident("12345678901", "甲"));
+    s->commit();
+  }
+  feed_registry feeds(*db);
+  auto in_progress = [&](uint64_t sequence) {
+    auto id = feeds.create("upload", "operator");
+    feeds.update(
+      id,
+      [&](feed_status& s) {
+        s.state = "applying";
+        s.kind = "residents";
+        s.sequence = sequence;
+      },
+      true);
+    return id;
+  };
+  auto landed = in_progress(2); // stopped after its commit, while removing who left
+  auto cut = in_progress(3);    // stopped before its commit
+  auto queued = feeds.create("inbox", "inbox");
+  feed_registry restarted(*db); // what the next start finds
+  auto closed = restarted.close_interrupted();
+  CHECK(closed == std::vector<uint64_t>{queued, cut}); // newest first
+  CHECK(restarted.get(landed)->state == "applied");
+  CHECK(restarted.get(landed)->errors.empty());
+  for (auto id : {cut, queued}) {
+    auto s = restarted.get(id);
+    CHECK(s->state == "rejected");
+    REQUIRE(s->errors.size() == 1);
+    CHECK(s->errors[0].line == 1);
+    CHECK(s->errors[0].message.find("interrupted") == 0);
+  }
 }

@@ -141,3 +141,28 @@ TEST_CASE("The audit chain verifies after a kill -9 in the middle of issuing", "
   auto r = n.issue({.request_id = n.next_request_id(), .resident_code = people[0].code});
   CHECK(r.status == 200);
 }
+
+TEST_CASE("A resident who moved out goes at once with their tax record and hold - also with a "
+          "status_date still to come",
+          "[integration]") {
+  node n;
+  auto x = n.people().one([](const person& p) {
+    return p.issuable() && p.raw_line.ends_with(",active,,");
+  });
+  n.admin_json("PUT", "/admin/v1/holds/" + x.code, R"({"reason": "発行停止"})", 204);
+  auto before = n.admin_json("GET", "/admin/v1/status");
+  // retention.resident_days is 0 (the default): "at once when the feed says so".
+  auto columns = "op," + n.people().residents_columns;
+  auto record = "U," + x.raw_line.substr(0, x.raw_line.size() - 8) + "moved_out,2099-01-01,";
+  auto body = columns + "\n" + record + "\n";
+  n.load_feed(std::string("#KOFU-FEED,version=1,kind=residents,mode=delta,municipality=272051,"
+                          "sequence=2,encoding=UTF-8,created_at=2025-06-02T02:00:00+09:00\n")
+              + body + "#END,records=1,sha256=" + sha256_hex(body) + "\n");
+  auto after = n.admin_json("GET", "/admin/v1/status");
+  CHECK(after.value("residents", 0) == before.value("residents", 0) - 1);
+  CHECK(after.at("tax_records").value("2025", 0) == before.at("tax_records").value("2025", 0) - 1);
+  auto r = n.issue(issue_params{.request_id = n.next_request_id(), .resident_code = x.code});
+  CHECK(r.status == 422);
+  // The manual hold went with them.
+  CHECK(n.admin("DELETE", "/admin/v1/holds/" + x.code, n.operator_token()).status == 404);
+}
