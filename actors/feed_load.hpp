@@ -40,9 +40,9 @@ private:
   uint64_t id_;
   feed::parser parser_;
   std::unique_ptr<storage::feed_stage> stage_;
-  /// Residents that left, past retention, as keyed hashes (32 bytes each, no resident code kept):
-  /// their tax records and manual holds go when the feed is applied.
-  uint64_t departed_ = 0; // residents who left at once, handed to the stage
+  /// Residents that left, past retention, handed to the stage (feed_stage::departed, keyed
+  /// hashes only): their tax records and manual holds go when the feed is applied.
+  uint64_t departed_ = 0;
   bool too_many_departed_ = false; // past the bound: the feed is rejected (error given once)
   civil_date today_;
   uint64_t last_progress_ = 0;
