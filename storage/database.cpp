@@ -17,9 +17,11 @@
 #include <mutex>
 #include <shared_mutex>
 #include <thread>
+#include <unordered_set>
 
 #include <pthread.h>
 
+#include "messages/clock.hpp"
 #include "storage/record_codec.hpp"
 
 namespace kofu::storage {
@@ -54,6 +56,22 @@ std::string encode_u64(uint64_t x) {
   std::string s;
   keys::append_u64(s, x);
   return s;
+}
+
+struct digest_hash {
+  size_t operator()(const digest256& d) const {
+    uint64_t v; // keyed hashes: any 8 bytes are uniform
+    std::memcpy(&v, d.data(), sizeof v);
+    return v;
+  }
+};
+using digest_set = std::unordered_set<digest256, digest_hash>;
+
+/// The value of a `left/` entry: today (Japan), yyyymmdd.
+std::string left_value() {
+  std::string v;
+  keys::append_u32(v, yyyymmdd(jst_date(now_ms())));
+  return v;
 }
 
 } // namespace
@@ -400,6 +418,11 @@ struct stage_target {
   std::string sequence_key;
   uint64_t sequence = 0;
   bool new_generation = false; // the set is empty: this feed starts its generation
+  /// Tax feeds: residents who left and were deleted (not back since): their records are not
+  /// stored (data-lifecycle.md: they go with their tax records).
+  std::shared_ptr<const digest_set> skip;
+
+  bool skipped(const digest256& mac) const { return skip && skip->count(mac) != 0; }
 
   std::string record_key(const digest256& mac) const {
     return set == dataset::residents ? keys::resident(generation, mac)
@@ -551,7 +574,8 @@ class run_writer {
 public:
   run_writer(database::impl& db, const database& owner, const stage_target& t, const key256& key,
              std::string folder)
-    : db_(db), owner_(owner), family_(t.family()), sealer_(key), folder_(std::move(folder)),
+    : db_(db), owner_(owner), family_(t.family()), skip_(t.skip), sealer_(key),
+      folder_(std::move(folder)),
       run_bytes_(std::clamp<size_t>(db.options.stage_run_bytes, 1, UINT32_MAX)) {
     auto probe = t.record_key(digest256{});
     key_prefix_ = probe.substr(0, probe.size() - sizeof(digest256));
@@ -565,6 +589,8 @@ public:
   void add(std::string_view code, std::string_view plain) {
     auto need = key_bytes_ + plain.size() + seal_overhead_bytes;
     auto mac = owner_.code_mac(code);
+    if (skip_ && skip_->count(mac) != 0)
+      return;
     size_t slice = (size_t{mac[0]} * slices_) >> 8;
     if (count_ > 0 && (total_ + need > run_bytes_ || used_[slice] + need > slice_bytes_))
       spill();
@@ -663,6 +689,7 @@ private:
   database::impl& db_;
   const database& owner_;
   column family_;
+  std::shared_ptr<const digest_set> skip_; // stage_target::skip
   sealer sealer_;
   std::string folder_;
   size_t run_bytes_;
@@ -983,7 +1010,10 @@ public:
 
 private:
   void stage_record(std::string_view code, std::string_view plain) override {
-    auto key = target_.record_key(owner_.code_mac(code));
+    auto mac = owner_.code_mac(code);
+    if (target_.skipped(mac))
+      return;
+    auto key = target_.record_key(mac);
     auto sealed = sealer_.seal(key, plain);
     check(batch_.Put(db_.h(target_.family()), slice(key), slice(sealed)), "stage");
     ++puts_;
@@ -1153,6 +1183,30 @@ uint64_t database::record_count(dataset d, std::optional<int32_t> fiscal_year) c
   return n;
 }
 
+namespace {
+
+/// Residents who left and were deleted (`left/` entries), except those a later residents feed
+/// brought back: a tax feed does not store their records.
+std::shared_ptr<const digest_set> left_residents(const database& db, const database::impl& impl) {
+  auto resident_gen = impl.generation(keys::generation_residents(), nullptr);
+  auto out = std::make_shared<digest_set>();
+  db.scan(column::meta, keys::left_prefix(), keys::prefix_end(keys::left_prefix()),
+          [&](std::string_view key, std::string_view) {
+            auto bytes = from_hex(key.substr(keys::left_prefix().size()));
+            if (!bytes || bytes->size() != sizeof(digest256))
+              return true;
+            digest256 mac;
+            std::copy(bytes->begin(), bytes->end(), mac.begin());
+            if (resident_gen == 0
+                || !impl.get(column::residents, keys::resident(resident_gen, mac), nullptr))
+              out->insert(mac);
+            return true;
+          });
+  return out;
+}
+
+} // namespace
+
 std::unique_ptr<feed_stage> database::begin_feed(dataset d, std::optional<int32_t> fiscal_year,
                                                  bool full, uint64_t sequence) {
   if (d == dataset::tax && !fiscal_year)
@@ -1173,6 +1227,8 @@ std::unique_ptr<feed_stage> database::begin_feed(dataset d, std::optional<int32_
   // A delta onto an empty set starts generation 1; a full feed always takes the next one.
   t.generation = full || current == 0 ? current + 1 : current;
   t.new_generation = full || current == 0;
+  if (d == dataset::tax)
+    t.skip = left_residents(*this, *impl_);
   t.data_key_name = d == dataset::residents ? keys::data_key_residents(t.generation)
                                             : keys::data_key_tax(*fiscal_year, t.generation);
   if (full)
@@ -1233,10 +1289,29 @@ rollover_result database::rollover(int32_t fiscal_year, uint32_t keep_years) {
     impl_->destroy_range(column::tax, keys::tax_year_prefix(y),
                          keys::prefix_end(keys::tax_year_prefix(y)));
   }
+  forget_left(static_cast<uint32_t>(fiscal_year - static_cast<int32_t>(keep_years) + 1) * 10000
+              + 101);
   for (auto y : loaded_tax_years())
     if (y <= fiscal_year)
       result.open_years.push_back(y);
   return result;
+}
+
+void database::forget_left(uint32_t before_yyyymmdd) {
+  // Whoever left before 1 January of the oldest year kept is in no tax feed of a year still
+  // accepted (the tax of a year is levied on the residents of its 1 January).
+  write_batch b(*this);
+  size_t n = 0;
+  scan(column::meta, keys::left_prefix(), keys::prefix_end(keys::left_prefix()),
+       [&](std::string_view key, std::string_view value) {
+         if (value.size() == 4 && keys::read_u32(value, 0) < before_yyyymmdd) {
+           b.del(column::meta, key);
+           ++n;
+         }
+         return true;
+       });
+  if (n > 0)
+    write(b, true);
 }
 
 struct database::removal_spans {
@@ -1290,6 +1365,7 @@ uint64_t database::remove_persons(const std::vector<digest256>& resident_macs,
   for (auto year : years)
     generations.emplace_back(year, impl_->generation(keys::generation_tax(year), nullptr));
   auto resident_gen = impl_->generation(keys::generation_residents(), nullptr);
+  auto left = left_value();
   uint64_t handled = 0;
   for (size_t from = 0; from < resident_macs.size(); from += departed_batch_max) {
     auto to = std::min(resident_macs.size(), from + departed_batch_max);
@@ -1308,12 +1384,14 @@ uint64_t database::remove_persons(const std::vector<digest256>& resident_macs,
       auto key = keys::hold(mac);
       removal_spans::widen(spans.holds, key);
       b.del(column::holds, key);
+      b.put(column::meta, keys::left(mac), left);
       ++handled;
     }
     write(b, true);
   }
   return handled;
 }
+
 
 void database::erase_physically(const removal_spans& spans) {
   // Physically, as the residents they belonged to (data-lifecycle.md).
@@ -1366,6 +1444,7 @@ uint64_t database::sweep_departed(const civil_date& today, uint32_t resident_day
     for (auto y : years)
       b.del(column::tax, keys::tax(y, impl_->generation(keys::generation_tax(y), nullptr), mac));
     b.del(column::holds, keys::hold(mac)); // a manual hold on the person goes with them
+    b.put(column::meta, keys::left(mac), left_value());
     ++deleted;
   }
   write(b, true);

@@ -224,6 +224,8 @@ public:
 
 private:
   explicit database(std::unique_ptr<impl> p);
+  /// Forgets the residents who left (`left/` entries) before that day: rollover().
+  void forget_left(uint32_t before_yyyymmdd);
   struct removal_spans;
   /// Deletes the tax records (every loaded year) and manual holds of `resident_macs` in synced
   /// writes of a bounded size, except persons the residents set holds (again), and widens

@@ -153,6 +153,14 @@ std::string gone_prefix() {
   return "gone/";
 }
 
+std::string left(const digest256& code_mac) {
+  return left_prefix() + to_hex(code_mac);
+}
+
+std::string left_prefix() {
+  return "left/";
+}
+
 std::string named_key(std::string_view name) {
   return "key/" + std::string(name);
 }

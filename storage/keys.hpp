@@ -62,6 +62,10 @@ std::string departure_prefix();
 /// hashes back to back (feed_stage::departed).
 std::string gone_part(uint64_t feed_sequence, uint32_t part);
 std::string gone_prefix();
+/// A resident who left and was deleted: `left/<hmac(code) hex>` (meta), the value the day it was
+/// written (yyyymmdd, 4 bytes). Tax feeds skip their records; rollovers forget the old entries.
+std::string left(const digest256& code_mac);
+std::string left_prefix();
 /// A named key wrapped by the master key (`key/<name>`).
 std::string named_key(std::string_view name);
 

@@ -545,14 +545,20 @@ TEST_CASE("the data of residents who left survives no crash between their feed's
   CHECK(db->tax(*snap, 2025, code_b).has_value());
   CHECK(db->remove_departed() == 0);
   // A delta records them the same way.
-  load_tax(*db, 2025, 2, {code_a, code_b});
-  auto d = db->begin_feed(dataset::residents, std::nullopt, false, 3);
+  const std::string code_c = "11111111111";
+  {
+    auto s = db->begin_feed(dataset::residents, std::nullopt, false, 3);
+    s->put(test::sample_resident(code_c, "丙"));
+    s->commit();
+  }
+  load_tax(*db, 2025, 2, {code_b, code_c});
+  auto d = db->begin_feed(dataset::residents, std::nullopt, false, 4);
   d->remove(code_b);
   d->departed(db->code_mac(code_b));
   d->commit();
   CHECK(db->remove_departed() == 1);
   CHECK_FALSE(db->tax(*db->take_snapshot(), 2025, code_b).has_value());
-  CHECK(db->tax(*db->take_snapshot(), 2025, code_a).has_value());
+  CHECK(db->tax(*db->take_snapshot(), 2025, code_c).has_value());
 }
 
 TEST_CASE("a departure is due after resident_days, and with 0 at once whatever its date") {
@@ -590,4 +596,56 @@ TEST_CASE("a list of residents who left spares one a later feed brought back") {
   CHECK(db->has_hold(*snap, code_a));
   CHECK_FALSE(db->tax(*snap, 2025, code_b).has_value());
   CHECK(db->remove_departed() == 0);
+}
+
+TEST_CASE("a tax feed after a departure stores nothing of the resident who left") {
+  test::temp_dir dir;
+  auto db = open_db(dir, key256::random());
+  const std::string code_c = "11111111111";
+  load_residents(*db, 1, {test::sample_resident(code_a, "甲"), test::sample_resident(code_b, "乙"),
+                          test::sample_resident(code_c, "丙")});
+  {
+    // code_a and code_c leave (a residents feed says so), with nothing of theirs loaded yet.
+    auto s = db->begin_feed(dataset::residents, std::nullopt, true, 2);
+    s->put(test::sample_resident(code_b, "乙"));
+    s->departed(db->code_mac(code_a));
+    s->departed(db->code_mac(code_c));
+    s->commit();
+    CHECK(db->remove_departed() == 2);
+  }
+  {
+    // code_c comes back.
+    auto s = db->begin_feed(dataset::residents, std::nullopt, false, 3);
+    s->put(test::sample_resident(code_c, "丙"));
+    s->commit();
+  }
+  // The tax system still delivers all three, in a full feed and in a delta.
+  load_tax(*db, 2025, 1, {code_a, code_b, code_c});
+  auto snap = db->take_snapshot();
+  CHECK_FALSE(db->tax(*snap, 2025, code_a).has_value());
+  CHECK(db->tax(*snap, 2025, code_b).has_value());
+  CHECK(db->tax(*snap, 2025, code_c).has_value());
+  CHECK(db->record_count(dataset::tax, 2025) == 2);
+  {
+    auto d = db->begin_feed(dataset::tax, 2025, false, 2);
+    d->put(test::sample_tax(code_a, 2025, 5));
+    d->commit();
+  }
+  CHECK_FALSE(db->tax(*db->take_snapshot(), 2025, code_a).has_value());
+  // A rollover forgets those who left before 1 January of the oldest year it keeps.
+  auto left_entries = [&] {
+    uint64_t n = 0;
+    db->scan(column::meta, keys::left_prefix(), keys::prefix_end(keys::left_prefix()),
+             [&](std::string_view, std::string_view) {
+               ++n;
+               return true;
+             });
+    return n;
+  };
+  CHECK(left_entries() == 2);
+  db->rollover(2025, 1); // kept from 2025: they left after 1 January 2025
+  CHECK(left_entries() == 2);
+  load_tax(*db, 2100, 1, {code_b});
+  db->rollover(2100, 1);
+  CHECK(left_entries() == 0);
 }
