@@ -156,11 +156,13 @@ bool feed_load::finish() {
     }
   }
   done_ = true;
-  auto records = parser_.records_seen();
+  auto skipped = stage_->records_skipped();
+  auto records = parser_.records_seen() - std::min(skipped, parser_.records_seen());
   ctx_.feeds.update(
     id_,
     [&](feed_status& s) {
       s.state = "applied";
+      s.records_skipped = skipped;
       s.finished_at = format_jst(now_ms());
     },
     true);
@@ -168,6 +170,9 @@ bool feed_load::finish() {
     auto kind = kind_name(h->kind);
     ctx_.metrics.add("kofu_feed_records_total", "kind=\"" + kind + "\",result=\"applied\"",
                      records);
+    if (skipped > 0)
+      ctx_.metrics.add("kofu_feed_records_total", "kind=\"" + kind + "\",result=\"skipped\"",
+                       skipped);
     ctx_.metrics.set("kofu_feed_last_applied_timestamp_seconds", "kind=\"" + kind + "\"",
                      static_cast<double>(now_ms()) / 1e3);
   }

@@ -24,6 +24,7 @@ nlohmann::json json_of(const feed_status& s) {
                       {"actor", s.actor},
                       {"records_total", s.records_total},
                       {"records_done", s.records_done},
+                      {"records_skipped", s.records_skipped},
                       {"errors_total", s.errors_total},
                       {"errors", errors},
                       {"received_at", s.received_at}};
@@ -150,6 +151,7 @@ std::optional<feed_status> feed_registry::parse(std::string_view text) {
   s.sequence = j.value("sequence", uint64_t{0});
   s.records_total = j.value("records_total", uint64_t{0});
   s.records_done = j.value("records_done", uint64_t{0});
+  s.records_skipped = j.value("records_skipped", uint64_t{0});
   s.errors_total = j.value("errors_total", uint64_t{0});
   s.received_at = str("received_at");
   s.started_at = str("started_at");

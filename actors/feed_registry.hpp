@@ -32,6 +32,7 @@ struct feed_status {
   uint64_t sequence = 0;
   uint64_t records_total = 0;
   uint64_t records_done = 0;
+  uint64_t records_skipped = 0; // tax records of residents who had left, not stored
   uint64_t errors_total = 0;
   std::vector<feed_status_error> errors; // the first 100
   std::string received_at;

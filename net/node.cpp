@@ -135,7 +135,7 @@ node::node(config::node_config cfg) : impl_(std::make_unique<impl>()) {
                      "feed_ingestor", "deletion_timer"})
     ctx.metrics.add("kofu_actor_restarts_total", "actor=\"" + std::string(actor) + "\"", 0);
   for (auto kind : {"residents", "tax"})
-    for (auto result : {"applied", "rejected"})
+    for (auto result : {"applied", "rejected", "skipped"})
       ctx.metrics.add("kofu_feed_records_total",
                       "kind=\"" + std::string(kind) + "\",result=\"" + result + "\"", 0);
   // The last applied feed of each kind, from the feed history: the gauge is right after a

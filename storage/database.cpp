@@ -15,9 +15,9 @@
 #include <deque>
 #include <filesystem>
 #include <mutex>
+#include <set>
 #include <shared_mutex>
 #include <thread>
-#include <unordered_set>
 
 #include <pthread.h>
 
@@ -58,14 +58,21 @@ std::string encode_u64(uint64_t x) {
   return s;
 }
 
-struct digest_hash {
-  size_t operator()(const digest256& d) const {
-    uint64_t v; // keyed hashes: any 8 bytes are uniform
-    std::memcpy(&v, d.data(), sizeof v);
-    return v;
+/// Keyed hashes, sorted: 32 bytes each, looked up by binary search.
+using digest_list = std::vector<digest256>;
+
+bool holds(const digest_list& list, const digest256& mac) {
+  return std::binary_search(list.begin(), list.end(), mac);
+}
+
+/// Keyed hashes back to back (a `gone/` part) as a list.
+void append_digests(digest_list& out, std::string_view bytes) {
+  for (size_t at = 0; at + sizeof(digest256) <= bytes.size(); at += sizeof(digest256)) {
+    digest256 mac;
+    std::memcpy(mac.data(), bytes.data() + at, mac.size());
+    out.push_back(mac);
   }
-};
-using digest_set = std::unordered_set<digest256, digest_hash>;
+}
 
 /// The value of a `left/` entry: today (Japan), yyyymmdd.
 std::string left_value() {
@@ -114,12 +121,12 @@ struct database::impl {
 
   /// For a tax feed's commit: years_mutex taken and the year checked (a residents feed needs
   /// neither). Released by the caller once the commit's write is done.
+  /// Taken by every feed's commit, a rollover's first write and the removal of residents who
+  /// left (from reading the generations to their write): none of them sees the others half done.
   std::unique_lock<std::mutex> lock_year_kept(const std::optional<int32_t>& fiscal_year) {
-    std::unique_lock<std::mutex> lock(years_mutex, std::defer_lock);
-    if (fiscal_year) {
-      lock.lock();
+    std::unique_lock<std::mutex> lock(years_mutex);
+    if (fiscal_year)
       check_year_kept(fiscal_year);
-    }
     return lock;
   }
 
@@ -362,6 +369,9 @@ struct database::impl {
     rocksdb::WriteOptions wo;
     wo.sync = true;
     check(db->Delete(wo, h(column::meta), slice(stage_marker(data_key_name))), "drop marker");
+    // The wrapped key, and a delta's records, were written through the log: the crypto-erase
+    // holds only once no log file keeps them.
+    release_logs();
   }
 
   static std::pair<column, std::string> range_of(const std::string& data_key_name) {
@@ -408,6 +418,33 @@ size_t write_batch::count() const {
 
 namespace {
 
+/// Residents who left: the `left/` entries of those removed, and the `gone/` parts still to be
+/// removed, except anyone the current residents set holds again. A tax feed does not store their
+/// records (data-lifecycle.md: they go with their tax records). Sorted.
+digest_list left_residents(const database& db, const database::impl& impl) {
+  digest_list out;
+  db.scan(column::meta, keys::left_prefix(), keys::prefix_end(keys::left_prefix()),
+          [&](std::string_view key, std::string_view) {
+            auto bytes = from_hex(key.substr(keys::left_prefix().size()));
+            if (bytes && bytes->size() == sizeof(digest256))
+              append_digests(out, {reinterpret_cast<const char*>(bytes->data()), bytes->size()});
+            return true;
+          });
+  db.scan(column::meta, keys::gone_prefix(), keys::prefix_end(keys::gone_prefix()),
+          [&](std::string_view, std::string_view value) {
+            append_digests(out, value);
+            return true;
+          });
+  auto resident_gen = impl.generation(keys::generation_residents(), nullptr);
+  if (resident_gen != 0)
+    std::erase_if(out, [&](const digest256& mac) {
+      return impl.get(column::residents, keys::resident(resident_gen, mac), nullptr).has_value();
+    });
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
+}
+
 /// What both stage kinds share: which set, its keys, and how records are keyed and sealed.
 struct stage_target {
   dataset set;
@@ -418,11 +455,11 @@ struct stage_target {
   std::string sequence_key;
   uint64_t sequence = 0;
   bool new_generation = false; // the set is empty: this feed starts its generation
-  /// Tax feeds: residents who left and were deleted (not back since): their records are not
-  /// stored (data-lifecycle.md: they go with their tax records).
-  std::shared_ptr<const digest_set> skip;
+  /// Tax feeds: residents who left (left_residents() at the feed's start): their records are
+  /// not stored.
+  std::shared_ptr<const digest_list> skip;
 
-  bool skipped(const digest256& mac) const { return skip && skip->count(mac) != 0; }
+  bool skipped(const digest256& mac) const { return skip && holds(*skip, mac); }
 
   std::string record_key(const digest256& mac) const {
     return set == dataset::residents ? keys::resident(generation, mac)
@@ -557,6 +594,31 @@ protected:
   /// After the commit: the list is in the database now.
   void release_departed() { std::string().swap(gone_); }
 
+  /// Under the commit lock. A tax feed: residents who left while it was staged (their removal
+  /// read the generation before this one) lose their records of this feed too. A residents feed:
+  /// whoever it holds is no longer taken for gone (`in_new_set`: whether the new set holds a
+  /// person).
+  template <class InNewSet>
+  void settle_departures(rocksdb::WriteBatch& b, InNewSet in_new_set) {
+    if (target_.set == dataset::tax) {
+      for (auto& mac : left_residents(owner_, db_))
+        if (!target_.skipped(mac))
+          check(b.Delete(db_.h(column::tax), slice(target_.record_key(mac))), "commit");
+      return;
+    }
+    owner_.scan(column::meta, keys::left_prefix(), keys::prefix_end(keys::left_prefix()),
+                [&](std::string_view key, std::string_view) {
+                  auto bytes = from_hex(key.substr(keys::left_prefix().size()));
+                  if (!bytes || bytes->size() != sizeof(digest256))
+                    return true;
+                  digest256 mac;
+                  std::copy(bytes->begin(), bytes->end(), mac.begin());
+                  if (in_new_set(mac))
+                    check(b.Delete(db_.h(column::meta), slice(key)), "commit");
+                  return true;
+                });
+  }
+
   std::vector<std::string> departures_;
   std::string gone_; // keyed hashes of residents who left at once, back to back
 };
@@ -574,7 +636,7 @@ class run_writer {
 public:
   run_writer(database::impl& db, const database& owner, const stage_target& t, const key256& key,
              std::string folder)
-    : db_(db), owner_(owner), family_(t.family()), skip_(t.skip), sealer_(key),
+    : db_(db), owner_(owner), family_(t.family()), target_(t), sealer_(key),
       folder_(std::move(folder)),
       run_bytes_(std::clamp<size_t>(db.options.stage_run_bytes, 1, UINT32_MAX)) {
     auto probe = t.record_key(digest256{});
@@ -589,8 +651,10 @@ public:
   void add(std::string_view code, std::string_view plain) {
     auto need = key_bytes_ + plain.size() + seal_overhead_bytes;
     auto mac = owner_.code_mac(code);
-    if (skip_ && skip_->count(mac) != 0)
+    if (target_.skipped(mac)) {
+      ++skipped_;
       return;
+    }
     size_t slice = (size_t{mac[0]} * slices_) >> 8;
     if (count_ > 0 && (total_ + need > run_bytes_ || used_[slice] + need > slice_bytes_))
       spill();
@@ -621,6 +685,9 @@ public:
 
   /// Writes the last run; then files() is complete.
   void finish() { spill(); }
+
+  /// Records not stored: their residents had left (stage_target::skip).
+  uint64_t skipped() const { return skipped_; }
 
   const std::vector<std::string>& files() const { return files_; }
 
@@ -689,7 +756,8 @@ private:
   database::impl& db_;
   const database& owner_;
   column family_;
-  std::shared_ptr<const digest_set> skip_; // stage_target::skip
+  const stage_target& target_; // the stage's, which outlives this writer
+  uint64_t skipped_ = 0;        // records of residents who left, not stored
   sealer sealer_;
   std::string folder_;
   size_t run_bytes_;
@@ -768,6 +836,9 @@ public:
     auto years = db_.lock_year_kept(target_.fiscal_year);
     auto old_generation = db_.generation(target_.generation_key, nullptr);
     rocksdb::WriteBatch b;
+    settle_departures(b, [&](const digest256& mac) {
+      return db_.get(column::residents, target_.record_key(mac), nullptr).has_value();
+    });
     std::string gen;
     keys::append_u32(gen, target_.generation);
     check(b.Put(db_.h(column::meta), slice(target_.generation_key), slice(gen)), "commit");
@@ -799,6 +870,8 @@ public:
       // nop
     }
   }
+
+  uint64_t records_skipped() const override { return runs_.skipped(); }
 
   void abort() override {
     if (committed_)
@@ -970,6 +1043,7 @@ public:
     // Deletions onto an empty set change nothing (feeds.md): the set, a tax year among them,
     // stays unloaded, and only the feed's sequence is recorded.
     bool empty = target_.new_generation && puts_ == 0;
+    settle_departures(batch_, [&](const digest256& mac) { return put_macs_.count(mac) != 0; });
     if (!empty) {
       std::string gen;
       keys::append_u32(gen, target_.generation);
@@ -1003,6 +1077,8 @@ public:
     removed_.clear();
   }
 
+  uint64_t records_skipped() const override { return skipped_; }
+
   void abort() override {
     batch_.Clear();
     removed_.clear();
@@ -1011,11 +1087,15 @@ public:
 private:
   void stage_record(std::string_view code, std::string_view plain) override {
     auto mac = owner_.code_mac(code);
-    if (target_.skipped(mac))
+    if (target_.skipped(mac)) {
+      ++skipped_;
       return;
+    }
     auto key = target_.record_key(mac);
     auto sealed = sealer_.seal(key, plain);
     check(batch_.Put(db_.h(target_.family()), slice(key), slice(sealed)), "stage");
+    if (target_.set == dataset::residents)
+      put_macs_.insert(mac);
     ++puts_;
     check_bound();
   }
@@ -1030,6 +1110,8 @@ private:
   sealer sealer_; // the generation's key, reused by every delta: a fresh nonce prefix per feed
   std::vector<std::string> removed_; // keys deleted by this delta
   uint64_t puts_ = 0;                // records inserted or replaced
+  uint64_t skipped_ = 0;             // records of residents who left, not stored
+  std::set<digest256> put_macs_;     // a residents delta: who it inserts or replaces
   rocksdb::WriteBatch batch_;
 };
 
@@ -1183,29 +1265,6 @@ uint64_t database::record_count(dataset d, std::optional<int32_t> fiscal_year) c
   return n;
 }
 
-namespace {
-
-/// Residents who left and were deleted (`left/` entries), except those a later residents feed
-/// brought back: a tax feed does not store their records.
-std::shared_ptr<const digest_set> left_residents(const database& db, const database::impl& impl) {
-  auto resident_gen = impl.generation(keys::generation_residents(), nullptr);
-  auto out = std::make_shared<digest_set>();
-  db.scan(column::meta, keys::left_prefix(), keys::prefix_end(keys::left_prefix()),
-          [&](std::string_view key, std::string_view) {
-            auto bytes = from_hex(key.substr(keys::left_prefix().size()));
-            if (!bytes || bytes->size() != sizeof(digest256))
-              return true;
-            digest256 mac;
-            std::copy(bytes->begin(), bytes->end(), mac.begin());
-            if (resident_gen == 0
-                || !impl.get(column::residents, keys::resident(resident_gen, mac), nullptr))
-              out->insert(mac);
-            return true;
-          });
-  return out;
-}
-
-} // namespace
 
 std::unique_ptr<feed_stage> database::begin_feed(dataset d, std::optional<int32_t> fiscal_year,
                                                  bool full, uint64_t sequence) {
@@ -1228,7 +1287,7 @@ std::unique_ptr<feed_stage> database::begin_feed(dataset d, std::optional<int32_
   t.generation = full || current == 0 ? current + 1 : current;
   t.new_generation = full || current == 0;
   if (d == dataset::tax)
-    t.skip = left_residents(*this, *impl_);
+    t.skip = std::make_shared<const digest_list>(left_residents(*this, *impl_));
   t.data_key_name = d == dataset::residents ? keys::data_key_residents(t.generation)
                                             : keys::data_key_tax(*fiscal_year, t.generation);
   if (full)
@@ -1289,8 +1348,10 @@ rollover_result database::rollover(int32_t fiscal_year, uint32_t keep_years) {
     impl_->destroy_range(column::tax, keys::tax_year_prefix(y),
                          keys::prefix_end(keys::tax_year_prefix(y)));
   }
-  forget_left(static_cast<uint32_t>(fiscal_year - static_cast<int32_t>(keep_years) + 1) * 10000
-              + 101);
+  // A year of margin: a departure with a status_date still to come is deleted at once (the
+  // default retention), though the person may be a resident on the next 1 January.
+  forget_left(static_cast<uint32_t>(fiscal_year - static_cast<int32_t>(keep_years)) * 10000 + 101);
+  impl_->release_logs(); // the destroyed years' keys and records written through the log
   for (auto y : loaded_tax_years())
     if (y <= fiscal_year)
       result.open_years.push_back(y);
@@ -1300,6 +1361,7 @@ rollover_result database::rollover(int32_t fiscal_year, uint32_t keep_years) {
 void database::forget_left(uint32_t before_yyyymmdd) {
   // Whoever left before 1 January of the oldest year kept is in no tax feed of a year still
   // accepted (the tax of a year is levied on the residents of its 1 January).
+  auto lock = impl_->lock_year_kept(std::nullopt);
   write_batch b(*this);
   size_t n = 0;
   scan(column::meta, keys::left_prefix(), keys::prefix_end(keys::left_prefix()),
@@ -1360,15 +1422,17 @@ uint64_t database::remove_departed() {
 
 uint64_t database::remove_persons(const std::vector<digest256>& resident_macs,
                                   removal_spans& spans) {
-  auto years = loaded_tax_years();
-  std::vector<std::pair<int32_t, uint32_t>> generations;
-  for (auto year : years)
-    generations.emplace_back(year, impl_->generation(keys::generation_tax(year), nullptr));
-  auto resident_gen = impl_->generation(keys::generation_residents(), nullptr);
   auto left = left_value();
   uint64_t handled = 0;
   for (size_t from = 0; from < resident_macs.size(); from += departed_batch_max) {
     auto to = std::min(resident_macs.size(), from + departed_batch_max);
+    // A feed's commit between reading the generations and this write would keep the records of
+    // its new generation (feed_stage::commit deletes them under the same lock afterwards).
+    auto lock = impl_->lock_year_kept(std::nullopt);
+    std::vector<std::pair<int32_t, uint32_t>> generations;
+    for (auto year : loaded_tax_years())
+      generations.emplace_back(year, impl_->generation(keys::generation_tax(year), nullptr));
+    auto resident_gen = impl_->generation(keys::generation_residents(), nullptr);
     write_batch b(*this);
     for (size_t i = from; i < to; ++i) {
       auto& mac = resident_macs[i];
@@ -1384,7 +1448,9 @@ uint64_t database::remove_persons(const std::vector<digest256>& resident_macs,
       auto key = keys::hold(mac);
       removal_spans::widen(spans.holds, key);
       b.del(column::holds, key);
-      b.put(column::meta, keys::left(mac), left);
+      // Dated by the first time (a full feed may report the same departure again and again).
+      if (!impl_->get(column::meta, keys::left(mac), nullptr))
+        b.put(column::meta, keys::left(mac), left);
       ++handled;
     }
     write(b, true);
@@ -1419,6 +1485,7 @@ uint64_t database::sweep_departed(const civil_date& today, uint32_t resident_day
   });
   if (entries.empty())
     return 0;
+  auto lock = impl_->lock_year_kept(std::nullopt); // as remove_persons()
   auto gen = impl_->generation(keys::generation_residents(), nullptr);
   auto years = loaded_tax_years();
   write_batch b(*this);
@@ -1444,10 +1511,12 @@ uint64_t database::sweep_departed(const civil_date& today, uint32_t resident_day
     for (auto y : years)
       b.del(column::tax, keys::tax(y, impl_->generation(keys::generation_tax(y), nullptr), mac));
     b.del(column::holds, keys::hold(mac)); // a manual hold on the person goes with them
-    b.put(column::meta, keys::left(mac), left_value());
+    if (!impl_->get(column::meta, keys::left(mac), nullptr))
+      b.put(column::meta, keys::left(mac), left_value());
     ++deleted;
   }
   write(b, true);
+  lock.unlock();
   // Physically: no file may keep the deleted records (compaction drops the deleted versions).
   // Also when nothing was deleted now: an earlier sweep may have stopped before this point, and
   // its entries are deleted only after it.

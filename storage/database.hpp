@@ -99,6 +99,8 @@ public:
   /// Drops everything staged (also done by the destructor when not committed).
   virtual void abort() = 0;
   virtual uint64_t records_staged() const = 0;
+  /// After commit(): tax records not stored because their residents had left (left_residents).
+  virtual uint64_t records_skipped() const = 0;
 };
 
 struct rollover_result {
