@@ -595,16 +595,19 @@ protected:
   void release_departed() { std::string().swap(gone_); }
 
   /// Under the commit lock. A tax feed: residents who left while it was staged (their removal
-  /// read the generation before this one) lose their records of this feed too. A residents feed:
-  /// whoever it holds is no longer taken for gone (`in_new_set`: whether the new set holds a
-  /// person).
+  /// read the generation before this one) lose their records of this feed too; returns those
+  /// records' keys, to be compacted away after the commit. A residents feed: whoever it holds is
+  /// no longer taken for gone. `in_new_set`: whether the feed stored a person.
   template <class InNewSet>
-  void settle_departures(rocksdb::WriteBatch& b, InNewSet in_new_set) {
+  std::vector<std::string> settle_departures(rocksdb::WriteBatch& b, InNewSet in_new_set) {
+    std::vector<std::string> dropped;
     if (target_.set == dataset::tax) {
       for (auto& mac : left_residents(owner_, db_))
-        if (!target_.skipped(mac))
-          check(b.Delete(db_.h(column::tax), slice(target_.record_key(mac))), "commit");
-      return;
+        if (!target_.skipped(mac) && in_new_set(mac)) {
+          dropped.push_back(target_.record_key(mac));
+          check(b.Delete(db_.h(column::tax), slice(dropped.back())), "commit");
+        }
+      return dropped;
     }
     owner_.scan(column::meta, keys::left_prefix(), keys::prefix_end(keys::left_prefix()),
                 [&](std::string_view key, std::string_view) {
@@ -617,6 +620,7 @@ protected:
                     check(b.Delete(db_.h(column::meta), slice(key)), "commit");
                   return true;
                 });
+    return dropped;
   }
 
   std::vector<std::string> departures_;
@@ -836,9 +840,11 @@ public:
     auto years = db_.lock_year_kept(target_.fiscal_year);
     auto old_generation = db_.generation(target_.generation_key, nullptr);
     rocksdb::WriteBatch b;
-    settle_departures(b, [&](const digest256& mac) {
-      return db_.get(column::residents, target_.record_key(mac), nullptr).has_value();
+    // The ingested files are visible to a read before the pointer names their generation.
+    auto dropped = settle_departures(b, [&](const digest256& mac) {
+      return db_.get(target_.family(), target_.record_key(mac), nullptr).has_value();
     });
+    late_skipped_ = dropped.size();
     std::string gen;
     keys::append_u32(gen, target_.generation);
     check(b.Put(db_.h(column::meta), slice(target_.generation_key), slice(gen)), "commit");
@@ -860,18 +866,23 @@ public:
     release_departed();
     remove_folder_quietly();
     // The feed is applied: nothing below may fail it (nor make abort() retire the new
-    // generation). A failure leaves the old generation to the next start's sweep.
+    // generation). A failure leaves the old generation to the next start's sweep, and dropped
+    // records to RocksDB's own compactions.
     try {
       if (old_generation != 0)
         db_.retire(target_.set == dataset::residents
                      ? keys::data_key_residents(old_generation)
                      : keys::data_key_tax(*target_.fiscal_year, old_generation));
+      if (!dropped.empty()) {
+        db_.compact_keys(target_.family(), dropped);
+        db_.release_logs();
+      }
     } catch (const std::exception&) {
       // nop
     }
   }
 
-  uint64_t records_skipped() const override { return runs_.skipped(); }
+  uint64_t records_skipped() const override { return runs_.skipped() + late_skipped_; }
 
   void abort() override {
     if (committed_)
@@ -1020,6 +1031,7 @@ private:
   std::thread worker_;
   bool done_ = false;
   bool committed_ = false; // the commit's write landed: the feed is applied
+  uint64_t late_skipped_ = 0; // records dropped at the commit (settle_departures)
 };
 
 /// A delta feed: every change in one batch, written with the sequence in one synced write.
@@ -1031,7 +1043,9 @@ public:
   }
 
   void remove(std::string_view code) override {
-    auto key = target_.record_key(owner_.code_mac(code));
+    auto mac = owner_.code_mac(code);
+    put_macs_.erase(mac); // a later line of the delta wins
+    auto key = target_.record_key(mac);
     check(batch_.Delete(db_.h(target_.family()), slice(key)), "stage delete");
     removed_.push_back(std::move(key));
     ++staged_;
@@ -1043,7 +1057,12 @@ public:
     // Deletions onto an empty set change nothing (feeds.md): the set, a tax year among them,
     // stays unloaded, and only the feed's sequence is recorded.
     bool empty = target_.new_generation && puts_ == 0;
-    settle_departures(batch_, [&](const digest256& mac) { return put_macs_.count(mac) != 0; });
+    for (auto& key : settle_departures(batch_, [&](const digest256& mac) {
+           return put_macs_.count(mac) != 0;
+         })) {
+      removed_.push_back(std::move(key)); // compacted away with the delta's deletions
+      ++skipped_;
+    }
     if (!empty) {
       std::string gen;
       keys::append_u32(gen, target_.generation);
@@ -1094,8 +1113,7 @@ private:
     auto key = target_.record_key(mac);
     auto sealed = sealer_.seal(key, plain);
     check(batch_.Put(db_.h(target_.family()), slice(key), slice(sealed)), "stage");
-    if (target_.set == dataset::residents)
-      put_macs_.insert(mac);
+    put_macs_.insert(mac);
     ++puts_;
     check_bound();
   }
@@ -1111,7 +1129,7 @@ private:
   std::vector<std::string> removed_; // keys deleted by this delta
   uint64_t puts_ = 0;                // records inserted or replaced
   uint64_t skipped_ = 0;             // records of residents who left, not stored
-  std::set<digest256> put_macs_;     // a residents delta: who it inserts or replaces
+  std::set<digest256> put_macs_;     // whose records it inserts or replaces (and keeps)
   rocksdb::WriteBatch batch_;
 };
 

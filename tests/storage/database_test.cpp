@@ -669,6 +669,7 @@ TEST_CASE("a resident who leaves while a tax feed is staged loses that feed's re
   }
   CHECK(db->remove_departed() == 1);
   t->commit();
+  CHECK(t->records_skipped() == 1); // dropped at the commit
   auto snap = db->take_snapshot();
   CHECK_FALSE(db->tax(*snap, 2025, code_a).has_value());
   CHECK(db->tax(*snap, 2025, code_b).has_value());
@@ -703,4 +704,23 @@ TEST_CASE("a rolled-over year leaves the write-ahead log too") {
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   CHECK(gone);
+}
+
+TEST_CASE("a residents delta that adds and then removes a person who left keeps their departure") {
+  test::temp_dir dir;
+  auto db = open_db(dir, key256::random());
+  load_residents(*db, 1, {test::sample_resident(code_b, "乙")});
+  db->remove_departed({db->code_mac(code_a)}); // code_a left
+  {
+    auto d = db->begin_feed(dataset::residents, std::nullopt, false, 2);
+    d->put(test::sample_resident(code_a, "甲"));
+    d->remove(code_a);
+    d->commit();
+  }
+  auto t = db->begin_feed(dataset::tax, 2025, true, 1);
+  t->put(test::sample_tax(code_a, 2025, 1));
+  t->put(test::sample_tax(code_b, 2025, 2));
+  t->commit();
+  CHECK(t->records_skipped() == 1);
+  CHECK_FALSE(db->tax(*db->take_snapshot(), 2025, code_a).has_value());
 }
