@@ -294,7 +294,7 @@ struct database::impl {
     check(it->status(), "scan data keys");
     it.reset();
     for (auto& name : dead)
-      retire(name);
+      retire(name, false);
     // Stage markers whose key is already gone: drop their ranges too.
     std::vector<std::string> markers;
     it.reset(db->NewIterator({}, h(column::meta)));
@@ -302,8 +302,10 @@ struct database::impl {
       markers.push_back(it->key().ToString().substr(6));
     it.reset();
     for (auto& name : markers)
-      retire(name);
+      retire(name, false);
     sweep_orphan_ranges();
+    // Once for all of them; and the log replayed at open goes too.
+    release_logs();
   }
 
   /// Destroys each generation of `c` (its keys share their first `prefix_bytes`) whose data key,
@@ -362,7 +364,7 @@ struct database::impl {
   }
 
   /// Destroys one generation named by its data key: key first, then records, then the marker.
-  void retire(const std::string& data_key_name) {
+  void retire(const std::string& data_key_name, bool flush = true) {
     destroy_data_key(data_key_name);
     auto [c, prefix] = range_of(data_key_name);
     destroy_range(c, prefix, keys::prefix_end(prefix));
@@ -370,8 +372,9 @@ struct database::impl {
     wo.sync = true;
     check(db->Delete(wo, h(column::meta), slice(stage_marker(data_key_name))), "drop marker");
     // The wrapped key, and a delta's records, were written through the log: the crypto-erase
-    // holds only once no log file keeps them.
-    release_logs();
+    // holds only once no log file keeps them. `flush` false: the caller flushes once for many.
+    if (flush)
+      release_logs();
   }
 
   static std::pair<column, std::string> range_of(const std::string& data_key_name) {
