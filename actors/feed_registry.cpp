@@ -103,6 +103,13 @@ std::optional<feed_status> feed_registry::last_applied(const std::string& kind) 
   return std::nullopt;
 }
 
+std::optional<feed_status> feed_registry::last_of(const std::string& kind) const {
+  for (auto& s : history(SIZE_MAX))
+    if (s.kind == kind)
+      return s;
+  return std::nullopt;
+}
+
 std::vector<uint64_t> feed_registry::close_interrupted() {
   std::vector<uint64_t> ids;
   for (auto& s : history(SIZE_MAX)) {

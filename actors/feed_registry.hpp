@@ -70,6 +70,8 @@ public:
   std::vector<feed_status> history(size_t limit) const;
   /// The last applied feed of a kind ("residents" or "tax"), if any.
   std::optional<feed_status> last_applied(const std::string& kind) const;
+  /// The last feed of a kind whatever its state (one whose header was never read has none).
+  std::optional<feed_status> last_of(const std::string& kind) const;
 
   /// Feeds that were queued or in progress when the node stopped: marked rejected (interrupted)
   /// so that the operator knows to deliver them again. Returns their ids. One whose commit had

@@ -303,10 +303,15 @@ http_response readyz(node_context& ctx) {
 }
 
 http_response status(node_context& ctx) {
+  // admin-api.md: "last feed of each kind", whatever became of it (a rejection shows); and the
+  // last one applied, which the data stands on.
   json last = json::object();
+  json applied = json::object();
   for (auto kind : {"residents", "tax"}) {
-    auto f = ctx.feeds.last_applied(kind);
+    auto f = ctx.feeds.last_of(kind);
     last[kind] = f ? feed_json(*f) : json(nullptr);
+    auto a = ctx.feeds.last_applied(kind);
+    applied[kind] = a ? feed_json(*a) : json(nullptr);
   }
   json tax_counts = json::object();
   for (auto y : ctx.db->loaded_tax_years())
@@ -321,6 +326,7 @@ http_response status(node_context& ctx) {
           {"residents", ctx.db->record_count(storage::dataset::residents, std::nullopt)},
           {"tax_records", tax_counts},
           {"last_feeds", last},
+          {"last_applied_feeds", applied},
           {"live_sessions", ctx.live_sessions.load()},
           {"service", {{"suspended", ctx.service.suspended()},
                        {"reason", ctx.service.reason()},

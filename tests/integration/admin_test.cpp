@@ -219,6 +219,13 @@ TEST_CASE("A rejected feed changes nothing: wrong checksum or stale sequence", "
     CHECK_FALSE(e.value("message", "").empty());
     CHECK(st.dump().find(x.code) == std::string::npos);
     CHECK(st.dump().find(x.name) == std::string::npos);
+    // The status page shows the rejection as the last residents feed, and what the data stands
+    // on as the last applied.
+    auto status = n.admin_json("GET", "/admin/v1/status");
+    CHECK(status.at("last_feeds").at("residents").value("state", "") == "rejected");
+    CHECK(status.at("last_feeds").at("residents").value("feed_id", 0)
+          == st.value("feed_id", -1));
+    CHECK(status.at("last_applied_feeds").at("residents").value("state", "") == "applied");
   }
   SECTION("stale sequence") {
     auto st = n.load_feed(residents, "rejected");
