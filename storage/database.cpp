@@ -119,10 +119,10 @@ struct database::impl {
       throw storage_error(year_not_kept_message(*fiscal_year, *from));
   }
 
-  /// For a tax feed's commit: years_mutex taken and the year checked (a residents feed needs
-  /// neither). Released by the caller once the commit's write is done.
-  /// Taken by every feed's commit, a rollover's first write and the removal of residents who
-  /// left (from reading the generations to their write): none of them sees the others half done.
+  /// years_mutex taken, and for a tax feed its year checked. Taken by every feed's commit
+  /// (released by the caller once the commit's write is done), a rollover's first write, and the
+  /// removal of residents who left (from reading the generations to their write): none of them
+  /// sees another half done.
   std::unique_lock<std::mutex> lock_year_kept(const std::optional<int32_t>& fiscal_year) {
     std::unique_lock<std::mutex> lock(years_mutex);
     if (fiscal_year)
@@ -1285,7 +1285,6 @@ uint64_t database::record_count(dataset d, std::optional<int32_t> fiscal_year) c
        });
   return n;
 }
-
 
 std::unique_ptr<feed_stage> database::begin_feed(dataset d, std::optional<int32_t> fiscal_year,
                                                  bool full, uint64_t sequence) {
