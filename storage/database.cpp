@@ -1505,44 +1505,53 @@ uint64_t database::sweep_departed(const civil_date& today, uint32_t resident_day
   });
   if (entries.empty())
     return 0;
-  auto lock = impl_->lock_year_kept(std::nullopt); // as remove_persons()
-  auto gen = impl_->generation(keys::generation_residents(), nullptr);
-  auto years = loaded_tax_years();
-  write_batch b(*this);
   uint64_t deleted = 0;
-  for (auto& entry : entries) {
-    auto mac_bytes = from_hex(std::string_view(entry).substr(entry.rfind('/') + 1));
-    if (!mac_bytes || mac_bytes->size() != 32 || gen == 0)
-      continue;
-    digest256 mac{};
-    std::copy(mac_bytes->begin(), mac_bytes->end(), mac.begin());
-    auto key = keys::resident(gen, mac);
-    auto sealed = impl_->get(column::residents, key, nullptr);
-    if (!sealed)
-      continue;
-    auto plain = storage::open(impl_->data_key(keys::data_key_residents(gen), false), key, *sealed);
-    auto r = plain ? decode_resident(plain->view()) : std::nullopt;
-    // Only a resident who is still gone, and long enough, is deleted (a later feed may have
-    // brought them back).
-    if (!r || r->status == resident_status::active || !r->status_date
-        || !departure_due(*r->status_date, resident_days, today))
-      continue;
-    b.del(column::residents, key);
-    for (auto y : years)
-      b.del(column::tax, keys::tax(y, impl_->generation(keys::generation_tax(y), nullptr), mac));
-    b.del(column::holds, keys::hold(mac)); // a manual hold on the person goes with them
-    if (!impl_->get(column::meta, keys::left(mac), nullptr))
-      b.put(column::meta, keys::left(mac), left_value());
-    ++deleted;
+  std::set<uint32_t> resident_gens; // and the years, compacted after
+  std::set<int32_t> years_seen;
+  for (size_t from = 0; from < entries.size(); from += departed_batch_max) {
+    auto to = std::min(entries.size(), from + departed_batch_max);
+    auto lock = impl_->lock_year_kept(std::nullopt); // as remove_persons(), a part at a time
+    auto gen = impl_->generation(keys::generation_residents(), nullptr);
+    auto years = loaded_tax_years();
+    resident_gens.insert(gen);
+    years_seen.insert(years.begin(), years.end());
+    write_batch b(*this);
+    for (size_t i = from; i < to; ++i) {
+      auto& entry = entries[i];
+      auto mac_bytes = from_hex(std::string_view(entry).substr(entry.rfind('/') + 1));
+      if (!mac_bytes || mac_bytes->size() != 32 || gen == 0)
+        continue;
+      digest256 mac{};
+      std::copy(mac_bytes->begin(), mac_bytes->end(), mac.begin());
+      auto key = keys::resident(gen, mac);
+      auto sealed = impl_->get(column::residents, key, nullptr);
+      if (!sealed)
+        continue;
+      auto plain =
+        storage::open(impl_->data_key(keys::data_key_residents(gen), false), key, *sealed);
+      auto r = plain ? decode_resident(plain->view()) : std::nullopt;
+      // Only a resident who is still gone, and long enough, is deleted (a later feed may have
+      // brought them back).
+      if (!r || r->status == resident_status::active || !r->status_date
+          || !departure_due(*r->status_date, resident_days, today))
+        continue;
+      b.del(column::residents, key);
+      for (auto y : years)
+        b.del(column::tax, keys::tax(y, impl_->generation(keys::generation_tax(y), nullptr), mac));
+      b.del(column::holds, keys::hold(mac)); // a manual hold on the person goes with them
+      if (!impl_->get(column::meta, keys::left(mac), nullptr))
+        b.put(column::meta, keys::left(mac), left_value());
+      ++deleted;
+    }
+    write(b, true);
   }
-  write(b, true);
-  lock.unlock();
   // Physically: no file may keep the deleted records (compaction drops the deleted versions).
   // Also when nothing was deleted now: an earlier sweep may have stopped before this point, and
   // its entries are deleted only after it.
-  impl_->compact(column::residents, keys::resident_prefix(gen),
-                 keys::prefix_end(keys::resident_prefix(gen)));
-  for (auto y : years)
+  for (auto gen : resident_gens)
+    impl_->compact(column::residents, keys::resident_prefix(gen),
+                   keys::prefix_end(keys::resident_prefix(gen)));
+  for (auto y : years_seen)
     impl_->compact(column::tax, keys::tax_year_prefix(y),
                    keys::prefix_end(keys::tax_year_prefix(y)));
   impl_->compact(column::holds, "", "");
