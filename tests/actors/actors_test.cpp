@@ -441,3 +441,38 @@ TEST_CASE("at start a feed stopped in progress is rejected unless its commit had
     CHECK(s->errors[0].message.find("interrupted") == 0);
   }
 }
+
+TEST_CASE("the deletion timer finishes a removal of residents who left that a crash interrupted") {
+  actor_fixture f;
+  auto& db = *f.ctx->db;
+  const std::string gone = "12345678901", stays = "10987654321";
+  {
+    auto s = db.begin_feed(storage::dataset::residents, std::nullopt, true, 1);
+    s->put(test::sample_resident(gone, "甲"));
+    s->put(test::sample_resident(stays, "乙"));
+    s->commit();
+    auto t = db.begin_feed(storage::dataset::tax, 2025, true, 1);
+    t->put(test::sample_tax(gone, 2025, 1));
+    t->put(test::sample_tax(stays, 2025, 2));
+    t->commit();
+    // The residents feed that says `gone` left is committed; the removal after it never ran.
+    auto r = db.begin_feed(storage::dataset::residents, std::nullopt, true, 2);
+    r->put(test::sample_resident(stays, "乙"));
+    r->departed(db.code_mac(gone));
+    r->commit();
+  }
+  REQUIRE(db.tax(*db.take_snapshot(), 2025, gone).has_value());
+  caf::scoped_actor self{*f.sys};
+  auto timer = f.sys->spawn<caf::detached>(deletion_timer, f.ctx);
+  // Its first tick, at start, removes what the feed's commit recorded.
+  bool removed = false;
+  for (int i = 0; i < 500 && !removed; ++i) {
+    removed = !db.tax(*db.take_snapshot(), 2025, gone).has_value();
+    if (!removed)
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  CHECK(removed);
+  CHECK(db.tax(*db.take_snapshot(), 2025, stays).has_value());
+  self->send_exit(timer, caf::exit_reason::user_shutdown);
+  self->wait_for(timer);
+}
