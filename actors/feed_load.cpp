@@ -206,6 +206,8 @@ void feed_load::reject(std::vector<feed_status_error> extra) {
     id_,
     [&](feed_status& s) {
       s.state = "rejected";
+      if (s.kind.empty() && parser_.kind_named())
+        s.kind = kind_name(*parser_.kind_named());
       s.records_done = parser_.records_seen();
       s.records_total = parser_.records_seen();
       s.errors = errors;

@@ -444,6 +444,7 @@ void parser::header_line(std::string_view text) {
         kind = parse_feed_kind(value);
         if (!kind)
           error("", "kind must be residents or tax");
+        kind_named_ = kind;
         break;
       case header_key::mode:
         mode = parse_feed_mode(value);

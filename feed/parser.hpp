@@ -97,6 +97,12 @@ public:
     return header_;
   }
 
+  /// The kind line 1 names, even when the header has errors (a rejected feed is still shown as
+  /// the last of its kind); nullopt when it names none that is valid.
+  const std::optional<feed_kind>& kind_named() const {
+    return kind_named_;
+  }
+
 private:
   enum class stage : uint8_t { header, columns, records, after_trailer };
 
@@ -143,6 +149,7 @@ private:
   bool finished_ = false;
 
   std::optional<feed_header> header_;
+  std::optional<feed_kind> kind_named_; // header(): kind_named()
   bool header_usable_ = false;  // kind, mode and encoding are known
   bool records_usable_ = false; // the column line was good: records can be checked
   bool after_trailer_reported_ = false;

@@ -347,8 +347,19 @@ TEST_CASE("quoting errors name the field", "[feed][bad]") {
 
 TEST_CASE("an unknown header key is an error on line 1", "[feed][bad]") {
   auto p = residents();
-  p.header += ",priority=high";
+  p.header = "#KOFU-FEED,priority=high" + p.header.substr(p.header.find(','));
   expect_first_error(assemble(p), 1, "", "unknown header key 'priority'");
+  // The kind the header names is still known (the status page shows the feed under it).
+  collecting_sink sink;
+  parser_options opt;
+  opt.municipality = municipality;
+  opt.today = today;
+  parser parse_it(opt, sink);
+  parse_it.feed(assemble(p));
+  parse_it.finish();
+  CHECK_FALSE(parse_it.header().has_value());
+  REQUIRE(parse_it.kind_named().has_value());
+  CHECK(*parse_it.kind_named() == feed_kind::residents);
 }
 
 TEST_CASE("a missing or repeated header key is an error", "[feed][bad]") {

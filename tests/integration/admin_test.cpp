@@ -227,6 +227,14 @@ TEST_CASE("A rejected feed changes nothing: wrong checksum or stale sequence", "
           == st.value("feed_id", -1));
     CHECK(status.at("last_applied_feeds").at("residents").value("state", "") == "applied");
   }
+  SECTION("a header error") {
+    auto feed = with_sequence(residents, 5);
+    feed.insert(feed.find('\n'), ",priority=1");
+    auto st = n.load_feed(feed, "rejected");
+    CHECK(st.value("kind", "") == "residents"); // named by the header, though it has an error
+    auto status = n.admin_json("GET", "/admin/v1/status");
+    CHECK(status.at("last_feeds").at("residents").value("feed_id", 0) == st.value("feed_id", -1));
+  }
   SECTION("stale sequence") {
     auto st = n.load_feed(residents, "rejected");
     REQUIRE(st.at("errors").size() >= 1);
