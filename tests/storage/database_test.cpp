@@ -61,6 +61,24 @@ bool any_file_contains(const std::filesystem::path& root, const std::string& nee
   return false;
 }
 
+/// Whether, within about 2 s, no file under `root` holds any of `values` but `kept`. RocksDB
+/// deletes an obsolete log file right after a flush, on its own thread: a moment.
+bool files_lose(const std::filesystem::path& root, const std::vector<std::string>& values,
+                const std::string& kept = {}) {
+  auto gone = [&] {
+    for (auto& v : values)
+      if (v != kept && any_file_contains(root, v))
+        return false;
+    return true;
+  };
+  for (int i = 0; i < 100; ++i) {
+    if (gone())
+      return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return gone();
+}
+
 } // namespace
 
 TEST_CASE("a full feed becomes visible at commit, all at once") {
@@ -503,19 +521,7 @@ TEST_CASE("a record one delta wrote and another deleted leaves the write-ahead l
     kept_value = v;
     return true;
   });
-  // RocksDB deletes an obsolete log file right after the flush, on its own thread: a moment.
-  auto gone = [&] {
-    for (auto& v : sealed)
-      if (v != kept_value && any_file_contains(dir.str() + "/db", v))
-        return false;
-    return true;
-  };
-  bool all_gone = gone();
-  for (int i = 0; i < 100 && !all_gone; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    all_gone = gone();
-  }
-  CHECK(all_gone);
+  CHECK(files_lose(dir.str() + "/db", sealed, kept_value));
   CHECK(any_file_contains(dir.str() + "/db", kept_value));
 }
 
@@ -695,15 +701,7 @@ TEST_CASE("a rolled-over year leaves the write-ahead log too") {
     REQUIRE(any_file_contains(dir.str() + "/db", v));
   load_tax(*db, 2026, 1, {code_b});
   db->rollover(2026, 1);
-  bool gone = false;
-  for (int i = 0; i < 100 && !gone; ++i) {
-    gone = true;
-    for (auto& v : written)
-      gone = gone && !any_file_contains(dir.str() + "/db", v);
-    if (!gone)
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  CHECK(gone);
+  CHECK(files_lose(dir.str() + "/db", written));
 }
 
 TEST_CASE("a residents delta that adds and then removes a person who left keeps their departure") {
